@@ -1,0 +1,1 @@
+"""dlgrade: the grading engine."""
