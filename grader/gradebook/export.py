@@ -1,0 +1,73 @@
+"""CSV exports for an LMS: a grade sheet and a per-question sheet.
+
+Grade sheet: a header ``student,<assignment>,...`` (assignments by name), then one
+row per student of the gradebook (sorted by id), holding each final score; an
+empty cell where the student has no score on that assignment (nothing
+submitted, or nothing that counts), which an LMS keeps apart from a zero.
+
+Per-question sheet: ``student,assignment,question,score,max`` for the counted
+attempt of each student, question overrides applied, before any late penalty
+or whole-assignment override (those are in the grade sheet).
+
+Both files are written to a temporary file and renamed into place, so an
+interrupted export never leaves half a file where the previous one was.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from grader.gradebook.store import Gradebook
+
+
+def number(value: float | None) -> str:
+    """A score as a CSV cell: up to 4 decimals, no trailing zeros, empty for None."""
+    if value is None:
+        return ""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def grade_sheet(gradebook: "Gradebook") -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """(header, grade rows, per-question rows) as strings."""
+    names = [a.name for a in gradebook.assignments()]
+    finals = {name: {s.student: s for s in gradebook.final_scores(name)} for name in names}
+    students = sorted(set(gradebook.students()) | {s for f in finals.values() for s in f})
+    rows = []
+    for student in students:
+        cells = [student]
+        for name in names:
+            score = finals[name].get(student)
+            cells.append(number(score.score if score else None))
+        rows.append(cells)
+    per_question = []
+    for student in students:
+        for name in names:
+            score = finals[name].get(student)
+            for q in (score.questions if score else ()):
+                per_question.append([student, name, q.question, number(q.score), number(q.max_score)])
+    return ["student"] + names, rows, per_question
+
+
+def write_csv(gradebook: "Gradebook", path: Path, *, per_question_path: Path | None = None) -> None:
+    header, rows, per_question = grade_sheet(gradebook)
+    _write_atomic(path, [header] + rows)
+    if per_question_path is not None:
+        _write_atomic(per_question_path, [["student", "assignment", "question", "score", "max"]] + per_question)
+
+
+def _write_atomic(path: Path, rows: Iterable[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
