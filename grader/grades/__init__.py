@@ -1,0 +1,1 @@
+"""``dlgrade grades``: the gradebook from the command line."""

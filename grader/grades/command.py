@@ -1,0 +1,168 @@
+"""``dlgrade grades ...``: read, correct and export the gradebook.
+
+    dlgrade grades show     --db PATH [--assignment A] [--student S]
+    dlgrade grades export   --db PATH --format csv --out FILE [--per-question FILE]
+    dlgrade grades override --db PATH STUDENT ASSIGNMENT [--question Q] --score X --reason "..." --by NAME
+    dlgrade grades revoke   --db PATH STUDENT ASSIGNMENT [--question Q] --reason "..." --by NAME
+    dlgrade grades history  --db PATH STUDENT ASSIGNMENT
+
+``--db`` is an SQLite file or a ``postgresql+psycopg://`` URL (default: $DLGRADE_DB,
+else graded/gradebook.db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_DB = "graded/gradebook.db"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("grades", help="show, override, export the gradebook",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="grades_command", required=True, metavar="ACTION")
+
+    def db_option(parser):
+        parser.add_argument("--db", default=os.environ.get("DLGRADE_DB", DEFAULT_DB),
+                            help="gradebook: SQLite path or postgresql+psycopg:// URL "
+                                 f"(default: $DLGRADE_DB or {DEFAULT_DB})")
+
+    show = sub.add_parser("show", help="final scores as a table")
+    db_option(show)
+    show.add_argument("--assignment", help="only this assignment")
+    show.add_argument("--student", help="only this student (with --assignment: per question too)")
+    show.set_defaults(grades_run=_show)
+
+    export = sub.add_parser("export", help="grade sheet (one row per student) and per-question sheet")
+    db_option(export)
+    export.add_argument("--format", choices=["csv"], default="csv", help="file format (default: csv)")
+    export.add_argument("--out", type=Path, required=True, help="grade sheet to write")
+    export.add_argument("--per-question", type=Path, help="per-question sheet to write")
+    export.set_defaults(grades_run=_export)
+
+    override = sub.add_parser("override", help="set a student's score (a question or the whole assignment)")
+    db_option(override)
+    override.add_argument("student")
+    override.add_argument("assignment")
+    override.add_argument("--question", help="the question (default: the whole assignment)")
+    override.add_argument("--score", type=float, required=True, help="the new score")
+    override.add_argument("--reason", required=True, help="why (required, kept in the history)")
+    override.add_argument("--by", required=True, help="who overrides")
+    override.add_argument("--new-student", action="store_true",
+                          help="allow a student the gradebook does not know yet")
+    override.set_defaults(grades_run=_override)
+
+    revoke = sub.add_parser("revoke", help="deactivate an override (it stays in the history)")
+    db_option(revoke)
+    revoke.add_argument("student")
+    revoke.add_argument("assignment")
+    revoke.add_argument("--question", help="the question (default: the whole-assignment override)")
+    revoke.add_argument("--reason", required=True, help="why (required, kept in the history)")
+    revoke.add_argument("--by", required=True, help="who revokes")
+    revoke.set_defaults(grades_run=_revoke)
+
+    history = sub.add_parser("history", help="every submission, grading and override of a student")
+    db_option(history)
+    history.add_argument("student")
+    history.add_argument("assignment")
+    history.set_defaults(grades_run=_history)
+
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.gradebook import Gradebook
+
+    with Gradebook.open(args.db, create=False) as gradebook:
+        return args.grades_run(gradebook, args)
+
+
+def _show(gradebook, args) -> int:
+    from grader.gradebook.export import number
+    from grader.report import table, terminal_width
+
+    infos = gradebook.assignments()
+    if args.assignment:
+        infos = [a for a in infos if a.name == args.assignment]
+        if not infos:
+            gradebook.final_scores(args.assignment)   # raises, naming the known assignments
+    rows = []
+    scores = []
+    for info in infos:
+        for s in gradebook.final_scores(info.name):
+            if args.student and s.student != args.student:
+                continue
+            scores.append(s)
+            late = "" if s.late_status in ("", "on time") else f"{s.late_status} ({s.late_minutes:g} min)"
+            rows.append([s.student, s.assignment, number(s.score), number(s.max_score),
+                         f"{s.attempt}/{s.attempts}" if s.attempt else f"-/{s.attempts}",
+                         late, "; ".join(s.notes)])
+    if not rows:
+        print("no scores" + (f" for {args.student}" if args.student else ""))
+        return 0
+    print(table(["student", "assignment", "score", "max", "attempt", "late", "notes"], rows,
+                align="llrrrll", max_width=terminal_width()))
+    if args.student and args.assignment and scores and scores[0].questions:
+        print()
+        print(table(["question", "score", "max", "status"],
+                    [[q.question, number(q.score), number(q.max_score), q.status] for q in scores[0].questions],
+                    align="lrrl"))
+    return 0
+
+
+def _export(gradebook, args) -> int:
+    gradebook.export_csv(args.out, per_question_path=args.per_question)
+    print(f"grade sheet: {args.out}" + (f"; per question: {args.per_question}" if args.per_question else ""))
+    return 0
+
+
+def _override(gradebook, args) -> int:
+    override_id = gradebook.override(args.student, args.assignment, args.score, reason=args.reason, by=args.by,
+                                     question=args.question, create_student=args.new_student)
+    target = f"question {args.question}" if args.question else "the whole assignment"
+    final = next((s for s in gradebook.final_scores(args.assignment) if s.student == args.student), None)
+    print(f"override #{override_id}: {args.student} {args.assignment} {target} = {args.score:g}"
+          + (f"; final score now {final.score:g} / {final.max_score:g}" if final and final.score is not None else ""))
+    return 0
+
+
+def _revoke(gradebook, args) -> int:
+    count = gradebook.revoke_override(args.student, args.assignment, reason=args.reason, by=args.by,
+                                      question=args.question)
+    target = f"question {args.question}" if args.question else "the whole assignment"
+    if not count:
+        print(f"{args.student} has no active override on {args.assignment} {target}", file=sys.stderr)
+        return 1
+    print(f"override on {args.student} {args.assignment} {target} deactivated")
+    return 0
+
+
+def _history(gradebook, args) -> int:
+    from grader.report import table, terminal_width
+
+    entries = gradebook.history(args.student, args.assignment)
+    if not entries:
+        print(f"nothing recorded for {args.student} on {args.assignment}")
+        return 0
+    rows = [[e.when.strftime("%Y-%m-%d %H:%M:%S UTC"), e.kind, e.summary] for e in entries]
+    print(table(["when", "event", "what"], rows, max_width=terminal_width()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``dlgrade grades`` on its own (``python -m grader.grades.command show ...``)."""
+    parser = argparse.ArgumentParser(prog="dlgrade")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["grades", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"dlgrade grades: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
