@@ -1,0 +1,31 @@
+"""Checks: compare a student's answer (plain data from the child process)
+with the expected value (computed by the reference), in the grading parent.
+
+Every check is a frozen dataclass with ``check(got, expected) ->
+CheckResult``, ``describe()``, ``to_spec()`` and ``from_spec()``;
+``check_from_spec(spec)`` builds one from its plain-dict spec. See
+docs in each module for the exact rules.
+"""
+
+from .arrays import ArrayClose
+from .base import Check, CheckResult, ExpectedValueError, check_from_spec, registered_kinds
+from .exact import Exact, OneOf
+from .gradient import Gradient
+from .model import Accuracy
+from .numeric import Number
+from .symbolic import Expression
+
+__all__ = [
+    "CheckResult",
+    "Check",
+    "ExpectedValueError",
+    "Number",
+    "ArrayClose",
+    "Gradient",
+    "Expression",
+    "Accuracy",
+    "Exact",
+    "OneOf",
+    "check_from_spec",
+    "registered_kinds",
+]
