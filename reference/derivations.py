@@ -35,6 +35,8 @@ from sympy.core.function import AppliedUndef
 __all__ = [
     "DERIVATIONS",
     "LOGISTIC_BACKWARD_ORDER",
+    "LOGISTIC_INPUTS",
+    "SIGMA",
     "Derivation",
     "UnknownDerivationError",
     "bce_derivative",
@@ -107,7 +109,12 @@ class Derivation:
         ``candidate`` is a sympy object built by the caller's own parser (this never
         parses strings).
         """
-        expr = sp.sympify(candidate) if not isinstance(candidate, sp.Basic) else candidate
+        if isinstance(candidate, str):
+            raise TypeError(
+                f"{self.name}: expected a sympy expression, got a string; parse it with the "
+                "grader's whitelisting parser first (strings are never sympified here)"
+            )
+        expr = candidate if isinstance(candidate, sp.Basic) else sp.sympify(candidate, strict=True)
         lambdas = dict(self.functions)
         if lambdas:
             expr = expr.replace(

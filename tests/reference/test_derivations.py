@@ -403,3 +403,12 @@ def test_expand_replaces_functions_definitions_and_constraints():
     assert sp.simplify(D.sigmoid_derivative().expand(sigma(z)) - 1 / (1 + sp.exp(-z))) == 0
     sm = D.softmax_cross_entropy_gradient(3)
     assert sm.expand(S("y3")) == 1 - S("y1") - S("y2")
+
+
+def test_strings_are_never_sympified():
+    d = D.sigmoid_bce_dz()
+    with pytest.raises(TypeError, match="string"):
+        d.is_equivalent("a - y")
+    with pytest.raises(TypeError):
+        d.expand("__import__('os')")
+    assert D.logistic_least_squares_backward()["L_bar"].is_equivalent(1)  # plain numbers are fine
