@@ -1,0 +1,1 @@
+"""The child runtime (runs inside the sandbox; standard library and numpy only)."""

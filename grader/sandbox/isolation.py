@@ -1,0 +1,501 @@
+"""How the child is isolated: bubblewrap, a dedicated uid per slot, seccomp, rlimits.
+
+Everything that depends on the machine lives here: whether bubblewrap can
+be used, the seccomp program, the uid slots and their locks, the
+filesystem view the child gets, and killing whatever a slot's uid left
+behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import functools
+import hashlib
+import os
+import py_compile
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_MODE = "DLGRADE_SANDBOX"             # "auto" (default), "bwrap" (required), "none" (fallback)
+ENV_UID_BASE = "DLGRADE_SANDBOX_UID_BASE"
+ENV_SLOTS = "DLGRADE_SANDBOX_SLOTS"
+DEFAULT_UID_BASE = 61000
+DEFAULT_SLOTS = 64
+STATE_DIR = Path("/tmp/dlgrade-sandbox")  # root-owned: slot locks, the runtime copy, passwd/group
+
+RUNTIME_DIR = "/opt/dlgrade/runtime"          # the child runtime, read-only
+SOURCE_DIR = "/opt/dlgrade/submission"        # the private copy of the submission, read-only
+WORKDIR = "/submission"                       # a tmpfs the runtime fills from SOURCE_DIR: cwd
+MASKED_NAMES = ("reference", "grader", "assignments", "tests")
+
+CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
+CHILD_FILES = ("child_main.py", "runtime.py", "wire.py", "loader.py", "tasks.py")
+
+# Denied with EPERM: namespaces, mounts, tracing, kernel keyrings and modules, eBPF, io_uring.
+DENIED_SYSCALLS = (
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "ptrace", "process_vm_readv",
+    "process_vm_writev", "bpf", "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "perf_event_open", "userfaultfd", "io_uring_setup",
+    "io_uring_enter", "io_uring_register", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount",
+    "fspick", "mount_setattr", "open_by_handle_at", "name_to_handle_at", "acct", "swapon", "swapoff",
+    "reboot", "quotactl", "lookup_dcookie",
+)
+# clone() flags that create namespaces; clone3 (whose flags seccomp cannot read) answers ENOSYS so
+# that the C library falls back to clone().
+CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
+                         0x40000000, 0x00000080)
+
+
+class SandboxUnavailable(RuntimeError):
+    """Bubblewrap isolation was required (DLGRADE_SANDBOX=bwrap) but cannot be used here."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (not the student's code)."""
+
+
+def requested_mode(mode: str | None = None) -> str:
+    value = (mode if mode is not None else os.environ.get(ENV_MODE, "")).strip().lower() or "auto"
+    aliases = {"bubblewrap": "bwrap", "off": "none", "fallback": "none", "0": "none"}
+    value = aliases.get(value, value)
+    if value not in ("auto", "bwrap", "none"):
+        raise ValueError(f"{ENV_MODE} must be auto, bwrap or none, not {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Is bubblewrap usable?
+# ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _probe() -> tuple[bool, str]:
+    if not sys.platform.startswith("linux"):
+        return False, f"bubblewrap needs Linux (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return False, "not running as root (a dedicated uid per slot needs root)"
+    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+    if not bwrap:
+        return False, "bubblewrap not found"
+    if not setpriv:
+        return False, "setpriv (util-linux) not found"
+    cmd = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+           "--new-session", *_usr_args(), "--proc", "/proc", "--dev", "/dev", "--",
+           setpriv, f"--reuid={uid_base()}", f"--regid={uid_base()}", "--clear-groups", "--inh-caps=-all",
+           "--bounding-set=-all", "--no-new-privs", "true"]
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"bubblewrap does not work here ({exc})"
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        return False, f"bubblewrap does not work here ({message[-1] if message else done.returncode})"
+    return True, "bubblewrap available"
+
+
+def isolation_available(mode: str | None = None) -> tuple[bool, str]:
+    """Whether bubblewrap isolation can be used here, and why not."""
+    if requested_mode(mode) == "none":
+        return False, f"disabled by {ENV_MODE}=none"
+    return _probe()
+
+
+def uid_base() -> int:
+    raw = os.environ.get(ENV_UID_BASE, "")
+    try:
+        base = int(raw) if raw else DEFAULT_UID_BASE
+    except ValueError:
+        raise ValueError(f"{ENV_UID_BASE} must be an integer, not {raw!r}") from None
+    if not 1000 <= base < 2**31 - 4096:
+        raise ValueError(f"{ENV_UID_BASE} must be a uid of at least 1000, not {base}")
+    return base
+
+
+def slot_count() -> int:
+    raw = os.environ.get(ENV_SLOTS, "")
+    return max(1, min(4096, int(raw))) if raw else DEFAULT_SLOTS
+
+
+# ---------------------------------------------------------------------------
+# seccomp
+# ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def seccomp_program() -> tuple[bytes | None, str]:
+    """The BPF program handed to ``bwrap --seccomp``, or (None, why not)."""
+    try:
+        import pyseccomp as seccomp
+    except ImportError:
+        return None, "no seccomp (the pyseccomp package is not installed)"
+    except OSError as exc:  # libseccomp itself is missing
+        return None, f"no seccomp (libseccomp not found: {exc})"
+    try:
+        flt = seccomp.SyscallFilter(seccomp.ALLOW)
+        for name in DENIED_SYSCALLS:
+            try:
+                flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+            except (OSError, ValueError, RuntimeError):
+                continue  # a system call this kernel/libseccomp does not know
+        for flag in CLONE_NAMESPACE_FLAGS:
+            flt.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+        flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        with tempfile.TemporaryFile() as handle:
+            flt.export_bpf(handle)
+            handle.seek(0)
+            program = handle.read()
+    except Exception as exc:  # noqa: BLE001 - any libseccomp failure means no filter, said so
+        return None, f"no seccomp ({type(exc).__name__}: {exc})"
+    if not program or len(program) % 8:
+        return None, "no seccomp (libseccomp exported an empty program)"
+    return program, "seccomp"
+
+
+# ---------------------------------------------------------------------------
+# State directory, uid slots
+# ---------------------------------------------------------------------------
+
+def _state_dir() -> Path:
+    """The root-owned directory holding slot locks and shared read-only files."""
+    try:
+        os.mkdir(STATE_DIR, 0o755)
+    except FileExistsError:
+        pass
+    info = os.lstat(STATE_DIR)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise SandboxError(f"{STATE_DIR} must be a directory owned by uid {os.geteuid()} that only it can "
+                           "write; remove it and try again")
+    return STATE_DIR
+
+
+@dataclass
+class UidSlot:
+    index: int
+    uid: int
+    fd: int
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self.fd)
+                self.fd = -1
+
+
+def _uid_is_an_account(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def claim_slot(slot: int | None = None, wait_seconds: float = 30.0) -> UidSlot:
+    """Lock a uid for this session. ``slot=None``: the first free one (waiting up to ``wait_seconds``)."""
+    base, count = uid_base(), slot_count()
+    if slot is not None and not 0 <= slot < count:
+        raise ValueError(f"slot must be between 0 and {count - 1}, not {slot}")
+    state = _state_dir()
+    candidates = [slot] if slot is not None else list(range(count))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        for index in candidates:
+            uid = base + index
+            if _uid_is_an_account(uid):
+                if slot is not None:
+                    raise SandboxError(f"uid {uid} of slot {slot} belongs to an account; set {ENV_UID_BASE}")
+                continue
+            fd = os.open(state / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if not kill_uid(uid):
+                os.close(fd)
+                continue
+            return UidSlot(index, uid, fd)
+        if slot is not None:
+            raise SandboxError(f"sandbox slot {slot} (uid {base + slot}) is in use by another session")
+        if time.monotonic() > deadline:
+            raise SandboxError(f"all {count} sandbox uid slots are busy")
+        time.sleep(0.05)
+
+
+def processes_of_uid(uid: int, *, include_zombies: bool = True) -> list[int]:
+    """Pids of the processes whose real, effective or saved uid is ``uid``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        uids = _status_uids(entry, include_zombies)
+        if uids is not None and uid in uids:
+            pids.append(int(entry))
+    return pids
+
+
+def _status_uids(pid: str, include_zombies: bool = True):
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    uids = None
+    for line in text.split(b"\n"):
+        if line.startswith(b"State:") and not include_zombies and b"Z" in line.split()[1:2][0]:
+            return None
+        if line.startswith(b"Uid:"):
+            uids = [int(x) for x in line.split()[1:4]]
+            break
+    return uids
+
+
+def kill_uid(uid: int, timeout: float = 5.0) -> bool:
+    """SIGKILL every process of ``uid`` (exact: the uid belongs to one slot) until none is left."""
+    if os.geteuid() != 0 or uid == 0:
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = processes_of_uid(uid, include_zombies=True)
+        if not pids:
+            return True
+        for pid in pids:
+            _kill_if_uid(pid, uid)
+        if time.monotonic() > deadline:
+            return not processes_of_uid(uid, include_zombies=False)
+        time.sleep(0.005)
+
+
+def _kill_if_uid(pid: int, uid: int) -> None:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        return
+    try:
+        uids = _status_uids(str(pid))
+        if uids is not None and uid in uids:  # still the same process: the pidfd pins it
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+# ---------------------------------------------------------------------------
+# The filesystem view
+# ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def runtime_dir() -> str:
+    """A root-owned, world-readable copy of the child runtime (compiled), keyed by its content."""
+    digest = hashlib.sha256()
+    for name in CHILD_FILES:
+        digest.update(name.encode() + b"\0" + (CHILD_PACKAGE / name).read_bytes() + b"\0")
+    target = _state_dir() / f"runtime-{digest.hexdigest()[:16]}"
+    if (target / "ok").exists():
+        return str(target)
+    staging = Path(tempfile.mkdtemp(prefix="runtime-tmp-", dir=_state_dir()))
+    for name in CHILD_FILES:
+        shutil.copyfile(CHILD_PACKAGE / name, staging / name)
+        os.chmod(staging / name, 0o644)
+        if name != "child_main.py":
+            py_compile.compile(str(staging / name), cfile=str(staging / "__pycache__" / (
+                f"{name[:-3]}.{sys.implementation.cache_tag}.pyc")), doraise=True)
+    for root, dirs, files in os.walk(staging):
+        os.chmod(root, 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+    (staging / "ok").write_text("")
+    try:
+        os.rename(staging, target)
+    except OSError:  # another process made it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return str(target)
+
+
+@functools.lru_cache(maxsize=None)
+def _etc_files() -> dict[str, str]:
+    """Small /etc/passwd, /etc/group and /etc/hosts naming the slot uids."""
+    base, count = uid_base(), slot_count()
+    files = {
+        "passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n" + "".join(
+            f"student{i}:x:{base + i}:{base + i}:sandboxed submission:/tmp:/usr/sbin/nologin\n" for i in range(count)),
+        "group": "root:x:0:\n" + "".join(f"student{i}:x:{base + i}:\n" for i in range(count)),
+        "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+    }
+    out = {}
+    state = _state_dir()
+    for name, text in files.items():
+        path = state / f"etc-{hashlib.sha256(text.encode()).hexdigest()[:12]}-{name}"
+        if not path.exists():
+            tmp = state / f".{path.name}.{os.getpid()}"
+            tmp.write_text(text)
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, path)
+        out[name] = str(path)
+    return out
+
+
+def _usr_args() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def child_sys_path() -> list[str]:
+    """The child's import path: the standard library, lib-dynload and site-packages, nothing else."""
+    paths = sysconfig.get_paths()
+    stdlib = paths["stdlib"]
+    candidates = [
+        os.path.join(sys.base_prefix, "lib", f"python{sys.version_info[0]}{sys.version_info[1]}.zip"),
+        stdlib, paths["platstdlib"], os.path.join(stdlib, "lib-dynload"), paths["purelib"], paths["platlib"],
+    ]
+    out = []
+    for path in candidates:
+        if not path or not os.path.exists(path) or path in out:
+            continue
+        if path in (stdlib, paths["platstdlib"]) and not os.path.exists(os.path.join(path, "os.py")):
+            continue  # a virtual environment's lib/pythonX.Y: only its site-packages matter
+        out.append(path)
+    return out
+
+
+def _python_roots() -> list[str]:
+    roots = []
+    for prefix in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix):
+        for path in (os.path.abspath(prefix), os.path.realpath(prefix)):
+            if path not in roots:
+                roots.append(path)
+    executable = os.path.realpath(sys.executable)
+    if not any(executable.startswith(r.rstrip("/") + "/") for r in roots):
+        roots.append(os.path.dirname(executable))
+    # Drop what /usr already provides and paths nested in another root.
+    roots = [r for r in roots if r != "/" and not (r + "/").startswith("/usr/")]
+    roots = [r for r in roots if not any(r != o and (r + "/").startswith(o.rstrip("/") + "/") for o in roots)]
+    return sorted(set(roots))
+
+
+def _repo_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def _masks(roots: list[str]) -> list[str]:
+    """Args hiding the grader, the answer key and tests wherever a bound path would show them."""
+    args: list[str] = []
+    seen: set = set()
+    site_dirs: list[str] = []
+    for path in child_sys_path():
+        if "site-packages" in path or "dist-packages" in path:
+            site_dirs.append(path)
+    for root in roots:
+        for pattern in ("lib*/python*/site-packages", "lib*/python*/dist-packages", "lib/site-packages"):
+            site_dirs.extend(str(p) for p in Path(root).glob(pattern))
+    repo = _repo_root()
+    if any((repo + "/").startswith(r.rstrip("/") + "/") for r in roots):
+        site_dirs.append(repo)
+    for directory in site_dirs:
+        real = os.path.realpath(directory)
+        if real in seen or not os.path.isdir(real):
+            continue
+        seen.add(real)
+        try:
+            entries = os.listdir(real)
+        except OSError:
+            continue
+        for name in sorted(entries):
+            full = os.path.join(directory, name)
+            stem = name.split(".")[0]
+            if stem in MASKED_NAMES and os.path.isdir(full) and not os.path.islink(full):
+                args += ["--perms", "0755", "--tmpfs", full]
+            elif (name.startswith("__editable__") or name.endswith(".egg-link")
+                  or (stem in MASKED_NAMES and name.endswith((".py", ".pth")))) and os.path.isfile(full):
+                args += ["--ro-bind", "/dev/null", full]
+    return args
+
+
+def _mkdirs_args(path: str, made: set) -> list[str]:
+    args: list[str] = []
+    parts = Path(path).parts[1:-1]
+    current = "/"
+    for part in parts:
+        current = os.path.join(current, part)
+        if current not in made:
+            made.add(current)
+            args += ["--perms", "0755", "--dir", current]
+    return args
+
+
+@functools.lru_cache(maxsize=None)
+def _static_args() -> tuple[str, ...]:
+    """The part of the bubblewrap command line that is the same for every session."""
+    args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "sandbox", "--die-with-parent", "--new-session"]
+    args += _usr_args()
+    etc = _etc_files()
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ("ld.so.cache", "localtime"):
+        if os.path.exists(f"/etc/{name}"):
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--ro-bind", etc["passwd"], "/etc/passwd", "--ro-bind", etc["group"], "/etc/group",
+             "--ro-bind", etc["hosts"], "/etc/hosts"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    made: set = {"/etc", "/usr"}
+    roots = _python_roots()
+    for root in roots:
+        args += _mkdirs_args(root + "/x", made)
+        args += ["--ro-bind", root, root]
+    args += _masks(roots)
+    args += _mkdirs_args(RUNTIME_DIR, made)
+    args += ["--ro-bind", runtime_dir(), RUNTIME_DIR]
+    return tuple(args)
+
+
+def bwrap_command(*, uid: int, files_dir: str, tmp_bytes: int, workdir_bytes: int,
+                  seccomp_fd: int | None, child_argv: list[str]) -> list[str]:
+    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+    args = [bwrap, *_static_args(),
+            "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",
+            "--ro-bind", files_dir, SOURCE_DIR,
+            "--perms", "1777", "--size", str(workdir_bytes), "--tmpfs", WORKDIR,
+            "--chdir", WORKDIR]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    args += ["--", setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", "--no-new-privs", "--", *child_argv]
+    return args
+
+
+def describe_exit(returncode: int | None, bwrap: bool) -> str:
+    """Words for how the child process ended."""
+    if returncode is None:
+        return "the process did not end"
+    signum = -returncode if returncode < 0 else (returncode - 128 if bwrap and 128 < returncode < 160 else None)
+    if signum:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        why = {signal.SIGKILL: " (killed: out of memory?)", signal.SIGXCPU: " (CPU time limit exceeded)",
+               signal.SIGSEGV: " (segmentation fault)", signal.SIGABRT: " (aborted)",
+               signal.SIGXFSZ: " (file size limit exceeded)"}.get(signum, "")
+        return f"the process was killed by {name}{why}"
+    return f"the process exited with code {returncode}"
