@@ -285,8 +285,8 @@ class Gradient(Check):
                 lines.append(f"{name} is None - your backward did not compute or return it")
             elif p["status"] == "shape":
                 lines.append(
-                    res.message + " - a gradient has the shape of the input it belongs to: did you transpose W "
-                    "or another factor of a matrix product, or multiply in the wrong order?"
+                    res.message + ". A gradient has the shape of the input it belongs to: did you forget or "
+                    "misplace a transpose (of W or another factor of a matrix product), or multiply in the wrong order?"
                 )
             elif p["status"] != "wrong":
                 lines.append(res.message)

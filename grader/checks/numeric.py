@@ -47,6 +47,12 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _as_float(x: int | float) -> float:
+    if _is_int(x) and abs(x) > 10**300:
+        return math.inf if x > 0 else -math.inf
+    return float(x)
+
+
 def _to_decimal(x: int | float) -> Decimal:
     if isinstance(x, int):
         return Decimal(x)
@@ -142,7 +148,7 @@ class Number(Check):
     def accepted(self, expected: Any) -> list[Decimal]:
         """The accepted values in decimals/sigfigs mode (empty in tolerance mode)."""
         e = self._expected(expected)
-        if self.mode == "tolerance" or not math.isfinite(float(e)):
+        if self.mode == "tolerance" or not math.isfinite(_as_float(e)):
             return []
         d = _to_decimal(e)
         if self.decimals is not None:
@@ -180,8 +186,7 @@ class Number(Check):
                 detail=f"expected {fmt_num(e)}",
                 data={"got": None, "expected": e, "reason": "type"},
             )
-        gf = float(g) if not (_is_int(g) and abs(g) > 1e300) else math.copysign(math.inf, g)
-        ef = float(e) if not (_is_int(e) and abs(e) > 1e300) else math.copysign(math.inf, e)
+        gf, ef = _as_float(g), _as_float(e)
         data: dict[str, Any] = {"got": g, "expected": e}
         detail_head = f"expected {fmt_num(e)} ({self.describe()}); got {fmt_num(g)}."
 
@@ -221,7 +226,7 @@ class Number(Check):
         # decimals / sigfigs
         try:
             accepted = self.accepted(e)
-            if self.sigfigs is not None and float(e) == 0.0:
+            if self.sigfigs is not None and _as_float(e) == 0.0:
                 ok = abs(gf) <= _ZERO_ATOL
                 mine: list[Decimal] = []
             else:

@@ -179,6 +179,11 @@ def simplify_is_zero(diff: Any, timeout: float) -> bool | None:
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, old_delay - (time.monotonic() - start)))
 
 
+def _lhs_key(name: str) -> str:
+    """'w_bar', 'wbar' and 'w _bar' name the same target."""
+    return "".join(name.split()).replace("_", "")
+
+
 @lru_cache(maxsize=512)
 def _parse_cached(text: str, grammar: Grammar) -> Parsed:
     return parse(text, grammar)
@@ -329,7 +334,7 @@ class Expression(Check):
             lhs, _, body = text.partition("=")
             offset = len(lhs) + 1
             name = "".join(lhs.split())
-            if self.target is not None and name != "".join(self.target.split()):
+            if self.target is not None and _lhs_key(name) != _lhs_key(self.target):
                 shown = short(name, 40) or "nothing"
                 return CheckResult(
                     0.0,

@@ -1,0 +1,279 @@
+"""Gradient: a backward pass graded against the truth and against the student's own forward.
+
+The dense layer and the loss are written here (not imported from the
+reference); ``run`` plays the part of the harness: it runs a student's
+forward and backward and probes the forward at x ± h·v, as the child would.
+"""
+
+import numpy as np
+import pytest
+
+from grader.checks import ExpectedValueError, Gradient
+
+H = 1e-6
+
+
+# -- a correct dense layer and some wrong ones ---------------------------------
+
+def dense_forward(x, W, b):
+    return x @ W + b, (x, W, b)
+
+
+def dense_backward(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def backward_sign_error(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, -(x.T @ dout), dout.sum(axis=0)
+
+
+def forward_double_bias(x, W, b):
+    return x @ W + 2 * b, (x, W, b)
+
+
+def backward_double_bias(dout, cache):  # consistent with forward_double_bias
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, 2 * dout.sum(axis=0)
+
+
+def forward_scaled(x, W, b):
+    return 2 * (x @ W) + b, (x, W, b)
+
+
+def backward_scaled(dout, cache):  # consistent with forward_scaled
+    x, W, b = cache
+    return 2 * dout @ W.T, 2 * x.T @ dout, dout.sum(axis=0)
+
+
+def backward_transposed_dW(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, dout.T @ x, dout.sum(axis=0)
+
+
+def backward_dx_without_transpose(dout, cache):
+    x, W, b = cache
+    return dout, x.T @ dout, dout.sum(axis=0)  # (N, M) instead of (N, D)
+
+
+def run(forward, backward, args, ref_forward=dense_forward, ref_backward=dense_backward, seed=0, directions=1):
+    """What the harness does: returns (got, expected) for the Gradient check."""
+    rng = np.random.default_rng(seed)
+    out_ref, cache_ref = ref_forward(*args)
+    dout = rng.normal(size=np.shape(out_ref))
+    grads_ref = list(ref_backward(dout, cache_ref))
+    out, cache = forward(*args)
+    grads = backward(dout, cache)
+    grads = list(grads) if isinstance(grads, tuple) else grads
+    dirs, probes = [], []
+    for j, a in enumerate(args):
+        for _ in range(directions):
+            v = rng.normal(size=a.shape)
+            v /= np.linalg.norm(v)
+            plus = list(args)
+            minus = list(args)
+            plus[j] = a + H * v
+            minus[j] = a - H * v
+            dirs.append({"input": j, "v": v, "h": H})
+            probes.append({"input": j, "plus": forward(*plus)[0], "minus": forward(*minus)[0]})
+    got = {"out": out, "grads": grads, "probes": probes}
+    expected = {"out": out_ref, "grads": grads_ref, "dout": dout, "directions": dirs}
+    return got, expected
+
+
+@pytest.fixture
+def args():
+    rng = np.random.default_rng(42)
+    return rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
+
+
+def test_correct_backward(args):
+    got, exp = run(dense_forward, dense_backward, args)
+    r = Gradient().check(got, exp)
+    assert r.passed, r.message
+    assert r.message.startswith("gradients correct")
+    assert r.data["forward_ok"] is True
+    assert all(g["consistent"] for g in r.data["gradients"])
+
+
+def test_sign_error_does_not_match_own_forward(args):
+    got, exp = run(dense_forward, backward_sign_error, args)
+    r = Gradient().check(got, exp)
+    assert not r.passed
+    assert r.fraction == pytest.approx(2 / 3)
+    assert "your backward does not match your own forward" in r.message
+    assert "dW disagrees with the finite-difference gradient of your forward along a random direction" in r.message
+    assert "relative error" in r.message
+    assert "forward is wrong" not in r.message
+    by_name = {g["name"]: g for g in r.data["gradients"]}
+    assert by_name["dW"]["consistent"] is False
+    assert by_name["dW"]["rel_error"] > 0.5
+    assert by_name["dx"]["ok"] and by_name["db"]["ok"]
+
+
+def test_wrong_forward_with_consistent_backward(args):
+    got, exp = run(forward_double_bias, backward_double_bias, args)
+    r = Gradient().check(got, exp)
+    assert not r.passed
+    assert r.fraction == pytest.approx(2 / 3)  # dx and dW are still right
+    assert "your forward is wrong" in r.message
+    assert "gradient of your forward differs from the true one" in r.message
+    assert "consistent with your own forward" in r.message
+    assert "db" in r.message
+    assert r.data["forward_ok"] is False
+
+
+def test_wrong_forward_all_gradients_consistent(args):
+    got, exp = run(forward_scaled, backward_scaled, args)
+    r = Gradient().check(got, exp)
+    assert r.fraction == pytest.approx(1 / 3)
+    assert "your forward is wrong" in r.message and "fix the forward first" in r.message
+
+
+def test_wrong_forward_and_inconsistent_backward(args):
+    got, exp = run(forward_double_bias, backward_sign_error, args)
+    r = Gradient().check(got, exp)
+    assert "your forward is wrong" in r.message
+    assert "does not match your own forward" in r.message
+
+
+def test_transposed_dW(args):
+    got, exp = run(dense_forward, backward_transposed_dW, args)
+    r = Gradient().check(got, exp)
+    assert r.fraction == pytest.approx(2 / 3)
+    assert "dW has shape (3, 5), expected shape (5, 3)" in r.message
+    assert "transpose" in r.message
+
+
+def test_dx_wrong_shape_mentions_transpose(args):
+    got, exp = run(dense_forward, backward_dx_without_transpose, args)
+    r = Gradient().check(got, exp)
+    assert "dx has shape (4, 3), expected shape (4, 5)" in r.message
+    assert "transpose" in r.message
+
+
+def test_structure_errors(args):
+    got, exp = run(dense_forward, dense_backward, args)
+    g = dict(got)
+    g["grads"] = got["grads"][:2]
+    r = Gradient().check(g, exp)
+    assert not r.passed and "returned 2 values; expected 3 gradients (dx, dW, db)" in r.message
+    g["grads"] = [got["grads"][0], got["grads"][1], None]
+    r = Gradient().check(g, exp)
+    assert r.fraction == pytest.approx(2 / 3) and "db is None" in r.message
+    for bad, words in [(None, "returned nothing"), ({"dx": 1}, "dict"), (got["grads"][0], "single array"),
+                       ("dx", "string")]:
+        g["grads"] = bad
+        r = Gradient().check(g, exp)
+        assert not r.passed and words in r.message, r.message
+    r = Gradient().check("not a dict", exp)
+    assert not r.passed and "no backward-pass results" in r.message
+
+
+def test_gradient_entries_of_the_wrong_kind(args):
+    got, exp = run(dense_forward, dense_backward, args)
+    g = dict(got, grads=[got["grads"][0], "dW", np.full(3, np.nan)])
+    r = Gradient().check(g, exp)
+    assert r.fraction == pytest.approx(1 / 3)
+    assert "dW should be an array of shape (5, 3)" in r.message
+    assert "db contains 3 non-finite values" in r.message
+
+
+def test_without_probes_still_graded_against_reference(args):
+    got, exp = run(dense_forward, backward_sign_error, args)
+    g = dict(got, probes=None)
+    r = Gradient().check(g, exp)
+    assert r.fraction == pytest.approx(2 / 3)
+    assert "does not match your own forward" not in r.message
+    assert "dW" in r.message and "not within tolerance" in r.message
+    g = dict(got, probes=[{"input": 0, "plus": "junk", "minus": None}, 7])
+    assert Gradient().check(g, exp).fraction == pytest.approx(2 / 3)
+
+
+def test_all_or_nothing(args):
+    got, exp = run(dense_forward, backward_sign_error, args)
+    assert Gradient(partial=False).check(got, exp).fraction == 0.0
+
+
+def backward_scaled_dW(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, 1.5 * (x.T @ dout), dout.sum(axis=0)
+
+
+def test_message_hides_reference_values(args):
+    got, exp = run(dense_forward, backward_scaled_dW, args)
+    r = Gradient().check(got, exp)
+    assert "does not match your own forward" in r.message
+    for value in exp["grads"][1].flat:
+        assert f"{value:.6g}" not in r.message
+    assert "the reference gradient" in r.detail
+    worst = tuple(r.data["gradients"][1]["data"]["worst_index"])
+    assert f"{exp['grads'][1][worst]:.6g}" in r.detail
+
+
+def test_correct_gradients_with_wrong_forward_output_pass_with_a_note(args):
+    got, exp = run(dense_forward, dense_backward, args)
+    g = dict(got, out=got["out"] + 1.0)
+    r = Gradient().check(g, exp)
+    assert r.passed and "note: your forward output itself is not correct" in r.message
+
+
+# -- a loss: (loss, dinput) with a scalar output and dout = 1 ------------------
+
+def mse(y_pred, y):
+    n = y_pred.shape[0]
+    return 0.5 * np.sum((y_pred - y) ** 2) / n, (y_pred - y) / n
+
+
+def mse_no_average_grad(y_pred, y):
+    n = y_pred.shape[0]
+    return 0.5 * np.sum((y_pred - y) ** 2) / n, (y_pred - y)
+
+
+def mse_no_average(y_pred, y):
+    return 0.5 * np.sum((y_pred - y) ** 2), (y_pred - y)
+
+
+def run_loss(fn, y_pred, y, seed=0):
+    rng = np.random.default_rng(seed)
+    loss_ref, d_ref = mse(y_pred, y)
+    loss, d = fn(y_pred, y)
+    dirs, probes = [], []
+    for _ in range(2):
+        v = rng.normal(size=y_pred.shape)
+        v /= np.linalg.norm(v)
+        dirs.append({"input": 0, "v": v, "h": H})
+        probes.append({"input": 0, "plus": fn(y_pred + H * v, y)[0], "minus": fn(y_pred - H * v, y)[0]})
+    return ({"out": loss, "grads": [d], "probes": probes},
+            {"out": loss_ref, "grads": [d_ref], "dout": 1.0, "directions": dirs})
+
+
+def test_loss_gradient():
+    rng = np.random.default_rng(1)
+    y_pred, y = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    check = Gradient(names=("dy_pred",))
+    assert check.check(*run_loss(mse, y_pred, y)).passed
+    r = check.check(*run_loss(mse_no_average_grad, y_pred, y))
+    assert not r.passed and "does not match your own forward" in r.message and "dy_pred" in r.message
+    r = check.check(*run_loss(mse_no_average, y_pred, y))
+    assert not r.passed and "your forward is wrong" in r.message and "consistent" in r.message
+    # a bare array for a single gradient is accepted
+    got, exp = run_loss(mse, y_pred, y)
+    assert check.check(dict(got, grads=got["grads"][0]), exp).passed
+    assert check.check(dict(got, grads=got["grads"][0].tolist()), exp).passed
+
+
+def test_bad_expected_raises(args):
+    with pytest.raises(ExpectedValueError):
+        Gradient().check({"grads": []}, {"out": 1.0})
+    got, exp = run(dense_forward, dense_backward, args)
+    bad = dict(exp, directions=[{"input": 7, "v": np.zeros(3), "h": H}])
+    with pytest.raises(ExpectedValueError):
+        Gradient().check(got, bad)
+
+
+def test_names_beyond_the_given_ones(args):
+    got, exp = run(dense_forward, backward_sign_error, args)
+    r = Gradient(names=("dx",)).check(got, exp)
+    assert "gradient 1" in r.message
