@@ -85,6 +85,10 @@ class Derivation:
     """(name, sympy.Lambda) for functions an answer may call, e.g. ("sigma", SIGMA)."""
     constraints: tuple[tuple[str, sp.Expr], ...] = ()
     """(input name, replacement): domain facts substituted into both sides before comparing."""
+    local: sp.Basic | None = None
+    """For a step of a backward pass: the step in the lecture's notation, in the forward's
+    nodes and the error signals it is computed from (e.g. ``R_bar*w + x*z_bar``); its names
+    are all in ``symbols``, and ``expand(local)`` equals ``expression``."""
 
     def __post_init__(self) -> None:
         if not self.inputs:
@@ -379,6 +383,16 @@ def _logistic_backward() -> dict[str, Derivation]:
         ]
         bars_local[v] = sp.Add(*terms)
 
+    # The lecture's notation: each step in nodes and child bars, with the bars that are
+    # identically 1 (L_reg_bar, and L_bar = L_reg_bar) written as 1.
+    ones = {_sym("L_reg_bar"): sp.Integer(1)}
+    local_form: dict[str, sp.Expr] = {}
+    for v in ["L_reg"] + order:
+        e = bars_local[v].xreplace(ones)
+        local_form[v] = e
+        if e == 1:
+            ones[_sym(f"{v}_bar")] = sp.Integer(1)
+
     # Everything the bars may mention, in the inputs.
     env: dict[sp.Symbol, sp.Expr] = {sym[n]: e for n, e in in_inputs.items()}
     bars_in_inputs: dict[str, sp.Expr] = {}
@@ -416,6 +430,7 @@ def _logistic_backward() -> dict[str, Derivation]:
             inputs=LOGISTIC_INPUTS,
             definitions=defs,
             functions=(("sigma", SIGMA), ("sigma_prime", _SIGMA_PRIME)),
+            local=local_form[v],
         )
         if v in nodes:  # w_bar and b_bar (leaves) are not offered to each other
             earlier.append((bar, bars_in_inputs[v]))
@@ -435,7 +450,8 @@ def logistic_least_squares_backward() -> dict[str, Derivation]:
     against sympy differentiating L_reg directly with respect to that node. An
     answer may use the forward's nodes z, y, L, R, the bars computed before it
     in the lecture's order (so ``z_bar*x + R_bar*w`` is a valid w_bar), and the
-    functions ``sigma`` and ``sigma_prime``.
+    functions ``sigma`` and ``sigma_prime``. ``Derivation.local`` holds each step as
+    the lecture writes it (``y - t``, ``R_bar*w + x*z_bar``, ...).
     """
     return dict(_logistic_backward())
 

@@ -412,3 +412,39 @@ def test_strings_are_never_sympified():
     with pytest.raises(TypeError):
         d.expand("__import__('os')")
     assert D.logistic_least_squares_backward()["L_bar"].is_equivalent(1)  # plain numbers are fine
+
+
+def test_logistic_backward_local_form_is_the_lectures():
+    bw = D.logistic_least_squares_backward()
+    w, x, t, y, z = (S(n) for n in ("w", "x", "t", "y", "z"))
+    R_bar, z_bar, y_bar = S("R_bar"), S("z_bar"), S("y_bar")
+    expected_local = {
+        "L_reg_bar": 1, "R_bar": S("lam"), "L_bar": 1, "y_bar": y - t,
+        "z_bar": y_bar * sp.diff(1 / (1 + sp.exp(-z)), z), "w_bar": z_bar * x + R_bar * w, "b_bar": z_bar,
+    }
+    for bar, d in bw.items():
+        assert sp.simplify(d.local - expected_local[bar]) == 0, bar
+        assert {str(s) for s in d.local.free_symbols} <= set(d.symbols)
+        assert sp.simplify(d.expand(d.local) - d.expression) == 0, bar
+
+
+@pytest.mark.parametrize("name, answer, form", [
+    ("sigmoid_derivative", "sigma(z)*(1 - sigma(z))", "expression"),
+    ("bce_derivative", "-y/a + (1-y)/(1-a)", "expression"),
+    ("sigmoid_bce_dz", "a - y", "expression"),
+    ("chain_rule_example", "2t + exp(t^2 cos(t))(2t cos(t) - t^2 sin(t))", "expression"),
+    ("logistic_least_squares.w_bar", "(sigma(w x + b) - t) sigma(w x + b)(1 - sigma(w x + b)) x + lam w",
+     "expression"),
+    ("logistic_least_squares.w_bar", "z_bar x + R_bar w", "local"),
+    ("logistic_least_squares.z_bar", "y_bar sigma(z)(1 - sigma(z))", "local"),
+    ("logistic_least_squares.y_bar", "y - t", "local"),
+])
+def test_expected_strings_are_read_by_the_graders_parser(name, answer, form):
+    # The grader's Expression check takes sympy's str() of a derivation as the expected text.
+    from grader.checks.symbolic import Expression
+
+    expr = getattr(get_derivation(name), form)
+    symbols = tuple(sorted(str(s) for s in expr.free_symbols))
+    check = Expression(symbols=symbols)
+    assert check.check(answer, str(expr)).fraction == 1.0
+    assert check.check(f"2*({answer})", str(expr)).fraction == 0.0
