@@ -27,9 +27,10 @@ independent gates:
      message saying how to write either meaning;
    - Unicode minus, times, middle dot, division sign, ² and ³ are understood.
 
-   Limits: length (500 characters for students), nesting depth (40), node
-   count (250), integer literals of at most 40 characters, numeric exponents
-   of at most 100 in magnitude, constant powers of at most 1000 digits. So
+   Limits: length (500 characters for students), nesting depth (40 levels
+   of parentheses, calls, signs and powers), node count (250), number
+   literals of at most 40 digits and exponents e±100, numeric exponents of
+   at most 100 in magnitude, constant powers of at most 1000 digits. So
    ``9**9**9`` or 10 kB of parentheses fail fast with a message.
 
 2. **Python's ``ast`` walked node by node.** The parse tree is written out
@@ -374,17 +375,14 @@ class _Parser:
 
     def expr(self) -> tuple:
         start = self.peek()
-        self.enter(start)
         items = [("+", self.term())]
         while self.is_op(self.peek(), "+", "-"):
             op = self.take()
             items.append((op.text, self.term()))
-        self.leave()
         return items[0][1] if len(items) == 1 else self.node(("sum", items), start)
 
     def term(self) -> tuple:
         start = self.peek()
-        self.enter(start)
         first = self.factor()
         items = [("*", first)]
         after_div = False
@@ -407,7 +405,6 @@ class _Parser:
                 items.append(("*", self.factor()))
             else:
                 break
-        self.leave()
         return first if len(items) == 1 else self.node(("prod", items), start)
 
     def factor(self) -> tuple:

@@ -193,9 +193,32 @@ def test_simplify_decides_when_points_cannot():
     # the expected expression is undefined at every point of the domain, so
     # only sympy can decide; it proves equality and refutes the other answer
     c = Expression(symbols=("a",), domains={"a": (1.5, 2.5)})
-    assert c.check("log(1 - a) + 0", "log(1 - a)").passed
+    r = c.check("log(1 - a) + sin(a)^2 + cos(a)^2 - 1", "log(1 - a)")
+    assert r.passed and r.data["method"] == "simplify"
     r = c.check("log(1 - a) + 1", "log(1 - a)")
     assert not r.passed and "could not confirm" in r.message
+    # simplify runs under a time limit; out of time means not confirmed
+    quick = Expression(symbols=("a",), domains={"a": (1.5, 2.5)}, simplify_timeout=1e-4)
+    r = quick.check("log(1 - a) + sin(a)^2 + cos(a)^2 - 1", "log(1 - a)")
+    assert not r.passed and "could not confirm" in r.message
+
+
+def test_simplify_time_limit_restores_an_outer_timer():
+    import signal
+
+    from grader.checks.symbolic import simplify_is_zero
+
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        assert simplify_is_zero(sp.sin(a) ** 2 + sp.cos(a) ** 2 - 1, 1.0) is True
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 3.0 < remaining <= 5.0
+        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def test_bad_expected_and_parameters():
