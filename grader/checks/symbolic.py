@@ -57,7 +57,7 @@ __all__ = ["Expression", "DEFAULT_DOMAIN"]
 DEFAULT_DOMAIN = (0.05, 0.95)
 _DPS = 50
 _OVERFLOW = 460.0  # exp(460) ~ 1e200: larger intermediate values count as undefined
-_ABS_FLOOR = mpmath.mpf("1e-30")
+_TINY = 1e-30  # absolute floor for comparisons; values are computed to 50 digits
 
 
 class _Undefined(Exception):
@@ -71,89 +71,97 @@ class _Timeout(Exception):
 _UNDEFINED_ATOMS = (sympy.S.NaN, sympy.S.ComplexInfinity, sympy.S.Infinity, sympy.S.NegativeInfinity)
 
 
-def _guard(v: Any) -> Any:
-    if not mpmath.isfinite(v):
-        raise _Undefined
-    return v
+def _context() -> Any:
+    """A private mpmath context at _DPS digits (the global one is shared
+    between threads; ours is not)."""
+    ctx = mpmath.MPContext()
+    ctx.dps = _DPS
+    return ctx
 
 
-def _evaluate(e: Any, env: dict) -> Any:
-    """Numeric value of a sympy expression built by our parser, in mpmath at
-    the current precision. Raises _Undefined for division by zero, overflow,
-    nan, or a node we do not know."""
+def _evaluate(e: Any, env: dict, ctx: Any) -> Any:
+    """Numeric value of a sympy expression built by our parser, in the mpmath
+    context ``ctx``. Raises _Undefined for division by zero, overflow, nan, or
+    a node we do not know."""
+
+    def guard(v: Any) -> Any:
+        if not ctx.isfinite(v):
+            raise _Undefined
+        return v
+
     if e.is_Symbol:
         return env[e]
-    if any(e is a for a in _UNDEFINED_ATOMS):
+    if any(e is u for u in _UNDEFINED_ATOMS):
         raise _Undefined
     if e.is_Integer:
-        return mpmath.mpf(int(e))
+        return ctx.mpf(int(e))
     if e.is_Rational:
-        return mpmath.mpf(int(e.p)) / int(e.q)
+        return ctx.mpf(int(e.p)) / int(e.q)
     if e.is_Float:
-        return mpmath.mpf(e._mpf_)
+        return ctx.mpf(e._mpf_)
     if e is sympy.pi:
-        return +mpmath.pi
+        return +ctx.pi
     if e is sympy.E:
-        return +mpmath.e
+        return +ctx.e
     if e.is_Add:
-        total = mpmath.mpf(0)
-        for a in e.args:
-            total += _evaluate(a, env)
-        return _guard(total)
+        total = ctx.mpf(0)
+        for arg in e.args:
+            total += _evaluate(arg, env, ctx)
+        return guard(total)
     if e.is_Mul:
-        prod = mpmath.mpf(1)
-        for a in e.args:
-            prod *= _evaluate(a, env)
-        return _guard(prod)
+        prod = ctx.mpf(1)
+        for arg in e.args:
+            prod *= _evaluate(arg, env, ctx)
+        return guard(prod)
     if e.is_Pow:
-        b = _evaluate(e.base, env)
-        x = _evaluate(e.exp, env)
+        b = _evaluate(e.base, env, ctx)
+        x = _evaluate(e.exp, env, ctx)
         if b == 0:
-            if mpmath.re(x) <= 0:
+            if ctx.re(x) <= 0:
                 raise _Undefined
-            return mpmath.mpf(0)
-        log_mag = mpmath.re(x) * mpmath.log(abs(b)) - mpmath.im(x) * mpmath.arg(b)
+            return ctx.mpf(0)
+        log_mag = ctx.re(x) * ctx.log(abs(b)) - ctx.im(x) * ctx.arg(b)
         if log_mag > _OVERFLOW:
             raise _Undefined
-        return _guard(mpmath.power(b, x))
+        return guard(ctx.power(b, x))
     if isinstance(e, sympy.Function) and len(e.args) == 1:
-        u = _evaluate(e.args[0], env)
+        u = _evaluate(e.args[0], env, ctx)
         f = e.func
         if f is sympy.exp:
-            if mpmath.re(u) > _OVERFLOW:
+            if ctx.re(u) > _OVERFLOW:
                 raise _Undefined
-            return mpmath.exp(u)
+            return ctx.exp(u)
         if f is sympy.log:
             if u == 0:
                 raise _Undefined
-            return mpmath.log(u)
+            return ctx.log(u)
         if f in (sympy.sin, sympy.cos, sympy.tan):
-            if abs(mpmath.im(u)) > _OVERFLOW:
+            if abs(ctx.im(u)) > _OVERFLOW:
                 raise _Undefined
-            return _guard({sympy.sin: mpmath.sin, sympy.cos: mpmath.cos, sympy.tan: mpmath.tan}[f](u))
+            return guard({sympy.sin: ctx.sin, sympy.cos: ctx.cos, sympy.tan: ctx.tan}[f](u))
         if f in (sympy.sinh, sympy.cosh, sympy.tanh):
-            if abs(mpmath.re(u)) > _OVERFLOW:
+            if abs(ctx.re(u)) > _OVERFLOW:
                 raise _Undefined
-            return _guard({sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh, sympy.tanh: mpmath.tanh}[f](u))
+            return guard({sympy.sinh: ctx.sinh, sympy.cosh: ctx.cosh, sympy.tanh: ctx.tanh}[f](u))
         if f is sympy.Abs:
             return abs(u)
     raise _Undefined
 
 
-def _value(e: Any, env: dict) -> tuple[str, Any]:
+def _value(e: Any, env: dict, ctx: Any) -> tuple[str, Any]:
     """('ok', value) | ('undefined', None) | ('complex', value)."""
     try:
-        v = _evaluate(e, env)
+        v = _evaluate(e, env, ctx)
     except (_Undefined, ZeroDivisionError, OverflowError, ValueError):
         return "undefined", None
-    v = mpmath.mpc(v)
-    if abs(v.imag) > mpmath.mpf("1e-30") * max(1, abs(v.real)):
+    v = ctx.mpc(v)
+    if abs(v.imag) > _TINY * max(1, abs(v.real)):
         return "complex", v
     return "ok", v.real
 
 
 def _nstr(v: Any) -> str:
-    if isinstance(v, mpmath.mpc):
+    if type(v).__name__ == "mpc":  # each mpmath context has its own mpc class
         return mpmath.nstr(v, 6)
     s = mpmath.nstr(v, 6, min_fixed=-4, max_fixed=7)
     return s[:-2] if s.endswith(".0") else s
@@ -165,8 +173,11 @@ def simplify_is_zero(diff: Any, timeout: float) -> bool | None:
     if timeout <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         return None
 
+    armed = [True]
+
     def on_alarm(signum, frame):  # noqa: ARG001
-        raise _Timeout
+        if armed[0]:  # a late alarm after simplify returned is ignored
+            raise _Timeout
 
     start = time.monotonic()
     try:
@@ -175,13 +186,17 @@ def simplify_is_zero(diff: Any, timeout: float) -> bool | None:
         return None
     old_delay, _ = signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        return bool(sympy.simplify(diff) == 0)
+        try:
+            result = bool(sympy.simplify(diff) == 0)
+        finally:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        return result
     except _Timeout:
         return None
     except Exception:
         return False
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_handler)
         if old_delay > 0:  # give back what an outer timer had left
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, old_delay - (time.monotonic() - start)))
@@ -290,25 +305,25 @@ class Expression(Check):
         syms = dict(zip(self.symbols, sympy.symbols(self.symbols, real=True)))
         n_valid = 0
         first_bad: dict | None = None
-        with mpmath.workdps(_DPS):
-            for pt in self._points():
-                env = {syms[k]: mpmath.mpf(repr(v)) for k, v in pt.items()}
-                ek, ev = _value(exp, env)
-                if ek != "ok":
-                    continue
-                gk, gv = _value(got, env)
-                n_valid += 1
-                ok = gk == "ok" and abs(gv - ev) <= self.rtol * max(abs(gv), abs(ev)) + _ABS_FLOOR
-                if not ok and first_bad is None:
-                    first_bad = {
-                        "point": pt,
-                        "how": gk,
-                        "got_value": None if gv is None else _nstr(gv),
-                        "expected_value": _nstr(ev),
-                    }
-                    break
-                if n_valid >= self.points:
-                    break
+        ctx = _context()
+        for pt in self._points():
+            env = {syms[k]: ctx.mpf(repr(v)) for k, v in pt.items()}
+            ek, ev = _value(exp, env, ctx)
+            if ek != "ok":
+                continue
+            gk, gv = _value(got, env, ctx)
+            n_valid += 1
+            ok = gk == "ok" and abs(gv - ev) <= self.rtol * max(abs(gv), abs(ev)) + _TINY
+            if not ok:
+                first_bad = {
+                    "point": pt,
+                    "how": gk,
+                    "got_value": None if gv is None else _nstr(gv),
+                    "expected_value": _nstr(ev),
+                }
+                break
+            if n_valid >= self.points:
+                break
         if first_bad is not None:
             return {"verdict": "disagree", "n": n_valid, **first_bad}
         if n_valid >= max(1, min(self.points, 3)):
