@@ -90,10 +90,21 @@ class _State:
         self.stdout_fd = -1
         self.stderr_fd = -1
 
-    def kill_child(self) -> int | None:
+    def kill_child(self, grace: float = 0.0) -> int | None:
+        """Kill the child and everything of its uid; return how it ended.
+
+        ``grace``: seconds to let a child whose pipe closed end on its own
+        first, so that its own exit status (not our SIGKILL) is reported.
+        """
         child, self.child = self.child, None
         if child is None:
             return None
+        natural = None
+        if grace > 0:
+            try:
+                natural = child.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                natural = None
         try:
             os.killpg(child.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -105,7 +116,7 @@ class _State:
         except subprocess.TimeoutExpired:
             code = None
         child.close_fds()
-        return code
+        return natural if natural is not None else code
 
     def cleanup(self) -> None:
         self.kill_child()
@@ -316,7 +327,7 @@ class SandboxSession:
             self._kill()
             return finish(False, deadline_kind, f"the sandbox did not start within {limit:g} s")
         except wire.FrameEOF:
-            code = self._kill()
+            code = self._kill(grace=2.0)
             if not self.load_reports:  # nothing of the student's has run yet: the sandbox itself failed
                 raise isolation.SandboxError(f"the sandbox did not start ({isolation.describe_exit(code, self.mode == 'bwrap')}): "
                                              f"{self._read_capped(self._stderr_path)[-2000:].strip()}") from None
@@ -347,7 +358,7 @@ class SandboxSession:
             return finish(False, "timeout", f"loading the submission timed out after {limit:g} s{where} "
                                             f"(an infinite loop or slow code at {what} time?)")
         except wire.FrameEOF:
-            code = self._kill()
+            code = self._kill(grace=2.0)
             where = f"in cell {running}" if running is not None else (
                 "during import" if self._main_kind == "py" else "while loading the notebook")
             return finish(False, "crashed", f"{isolation.describe_exit(code, self.mode == 'bwrap')} {where}")
@@ -446,8 +457,8 @@ class SandboxSession:
         return wire.read_frame(child.rep_r, deadline=deadline, max_bytes=self.limits.reply_bytes,
                                pidfd=child.pidfd)
 
-    def _kill(self) -> int | None:
-        return self._state.kill_child()
+    def _kill(self, grace: float = 0.0) -> int | None:
+        return self._state.kill_child(grace)
 
     def _budget_left(self) -> float:
         return self.limits.wall_seconds - self.seconds
@@ -524,7 +535,7 @@ class SandboxSession:
             else:
                 fail_rest("timeout", f"timed out after {limit:g} s")
         except wire.FrameEOF:
-            code = self._kill()
+            code = self._kill(grace=2.0)
             fail_rest("crashed", f"{isolation.describe_exit(code, self.mode == 'bwrap')} during the request")
         except wire.WireError as exc:
             self._kill()

@@ -156,6 +156,7 @@ class Runtime:
 
     def reply(self, rid, index: int, kind: str, value, error, prefix: str = "returned") -> None:
         base = {"t": "reply", "id": rid, "i": index}
+        self.flush()  # what the call printed is in the file before the parent hears back
         if kind == "ok":
             try:
                 obj, arrays = self.guard(wire.encode, value)

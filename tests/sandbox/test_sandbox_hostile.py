@@ -1,0 +1,563 @@
+"""Hostile submissions: each must cost only its own answers, never the grader or the machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FAST, REPO, leftover_processes, write_notebook, write_py
+from grader.sandbox import Call, SandboxSession
+
+SLACK = 1.5  # seconds over a deadline allowed for killing and reaping
+
+
+# --- time ------------------------------------------------------------------------------------------
+
+def test_infinite_loop_at_import_times_out(tmp_path, mode):
+    path = write_py(tmp_path, "while True:\n    pass\n")
+    limits = FAST.replace(load_seconds=1.0)
+    started = time.monotonic()
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        elapsed = time.monotonic() - started
+        assert s.load_report.kind == "timeout" and not s.load_report.ok
+        assert "timed out after 1 s" in s.load_report.error
+        assert s.call([Call("f")])[0].kind == "not_loaded"
+        uid = s.uid
+    assert elapsed < limits.load_seconds + SLACK
+    assert leftover_processes(uid) == []
+
+
+def test_infinite_loop_in_a_call_times_out_and_the_next_call_works(tmp_path, mode):
+    path = write_py(tmp_path, """
+        def spin():
+            while True:
+                pass
+        def ok():
+            return 42
+    """)
+    limits = FAST.replace(request_seconds=1.0)
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        started = time.monotonic()
+        spun, never = s.call([Call("spin"), Call("ok")])
+        assert time.monotonic() - started < limits.request_seconds + SLACK
+        assert spun.kind == "timeout" and "timed out after 1 s" in spun.error
+        assert never.kind == "timeout" and never.error.startswith("not run")
+        assert s.call([Call("ok")])[0].value == 42
+        assert s.restarts == 1 and len(s.load_reports) == 2
+
+
+def test_restarts_run_out_and_the_budget_runs_out(tmp_path, bwrap):
+    path = write_py(tmp_path, """
+        import time
+        def spin():
+            while True:
+                pass
+        def ok():
+            return 1
+    """)
+    limits = FAST.replace(request_seconds=0.3, max_restarts=1)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        assert s.call([Call("spin")])[0].kind == "timeout"
+        assert s.call([Call("spin")])[0].kind == "timeout"    # after the one restart allowed
+        reply = s.call([Call("ok")])[0]
+        assert reply.kind == "restarts" and "restarted 1 times" in reply.error
+    limits = FAST.replace(wall_seconds=1.0, request_seconds=5.0)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        started = time.monotonic()
+        spun = s.call([Call("spin")])[0]
+        assert spun.kind == "budget" and time.monotonic() - started < 1.0 + SLACK
+        assert s.call([Call("ok")])[0].kind == "budget"
+        assert s.seconds >= 1.0
+
+
+def test_a_notebook_cell_that_hangs_is_skipped_and_the_rest_still_run(tmp_path, bwrap):
+    path = write_notebook(tmp_path, [
+        "A = 1",
+        "while True:\n    pass",
+        "B = A + 1",
+        "import os\nos._exit(5)",
+        "C = B + 1",
+    ])
+    limits = FAST.replace(load_seconds=1.0)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        report = s.load_report
+        assert report.ok, report
+        cells = {c.index: c for c in report.cells}
+        assert cells[0].ok and cells[2].ok and cells[4].ok
+        assert not cells[1].ok and "timed out" in cells[1].error and "run again without this cell" in cells[1].error
+        assert not cells[3].ok and "exited with code 5" in cells[3].error
+        assert s.get("C").value == 3 and s.restarts == 2
+
+
+# --- memory, processes, CPU ------------------------------------------------------------------------
+
+def test_allocating_20_gb_is_a_memory_error(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import numpy as np
+        def hog():
+            return np.ones(20 * 2**30 // 8)
+        def ok():
+            return 7
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        hog, ok = s.call([Call("hog"), Call("ok")])
+        assert hog.kind == "exception" and "MemoryError" in hog.error
+        assert ok.value == 7 and s.restarts == 0
+
+
+def test_memory_error_at_import(tmp_path, bwrap):
+    path = write_py(tmp_path, "import numpy as np\nBIG = np.ones(20 * 2**30 // 8)\n")
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        assert s.load_report.kind == "exception" and "MemoryError" in s.load_report.error
+
+
+FORK_BOMB = """
+import os
+def bomb():
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+def ok():
+    return os.getpid()
+"""
+
+
+def test_fork_bomb_in_a_call_is_capped_killed_and_cleaned_up(tmp_path, bwrap):
+    path = write_py(tmp_path, FORK_BOMB)
+    limits = FAST.replace(request_seconds=1.5)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        uid = s.uid
+        started = time.monotonic()
+        assert s.call([Call("bomb")])[0].kind == "timeout"
+        assert time.monotonic() - started < limits.request_seconds + SLACK
+        assert leftover_processes(uid) == []
+        assert s.call([Call("ok")])[0].ok       # restarted, and the machine can still fork
+    assert leftover_processes(uid) == []
+    assert os.fork and _can_start_a_process()
+
+
+def test_fork_bomb_at_import(tmp_path, bwrap):
+    path = write_py(tmp_path, FORK_BOMB + "\nbomb()\n")
+    limits = FAST.replace(load_seconds=1.5)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        uid = s.uid
+        assert s.load_report.kind == "timeout"
+    assert leftover_processes(uid) == []
+    assert _can_start_a_process()
+
+
+def test_a_naive_fork_bomb_is_stopped_by_the_process_limit(tmp_path, bwrap):
+    path = write_py(tmp_path, """
+        import os
+        def bomb():
+            while True:
+                os.fork()
+    """)
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        reply = s.call([Call("bomb")])[0]
+        # The 64th fork fails: an exception in the child's main process (forked copies exit at once).
+        assert reply.kind == "exception" and "BlockingIOError" in reply.error
+        assert s.call([Call("bomb")])[0].kind == "exception"
+        assert s.restarts == 0
+
+
+def _can_start_a_process() -> bool:
+    import subprocess
+
+    return subprocess.run(["true"]).returncode == 0
+
+
+def test_cpu_limit_kills_the_child(tmp_path, bwrap):
+    path = write_py(tmp_path, """
+        def spin():
+            while True:
+                pass
+        def ok():
+            return 1
+    """)
+    limits = FAST.replace(cpu_seconds=1, request_seconds=10)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        started = time.monotonic()
+        reply = s.call([Call("spin")])[0]
+        assert reply.kind == "crashed" and "SIGXCPU" in reply.error
+        assert time.monotonic() - started < 5
+        assert s.call([Call("ok")])[0].value == 1
+
+
+# --- exits -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["sys.exit(0)", "os._exit(0)"])
+def test_exit_at_import(tmp_path, mode, how):
+    path = write_py(tmp_path, f"import os, sys\ndef f():\n    return 1\n{how}\n")
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        report = s.load_report
+        assert not report.ok
+        if how.startswith("sys"):
+            assert report.kind == "exception" and "sys.exit(0) was called" in report.error
+        else:
+            assert report.kind == "crashed" and "exited with code 0 during import" in report.error
+        assert s.call([Call("f")])[0].kind == "not_loaded"
+
+
+def test_exit_inside_a_function(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import os, sys
+        def soft():
+            sys.exit("bye")
+        def hard():
+            os._exit(4)
+        def ok():
+            return "fine"
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        soft, ok = s.call([Call("soft"), Call("ok")])
+        assert soft.kind == "exception" and "sys.exit('bye') was called" in soft.error and ok.value == "fine"
+        hard, rest = s.call([Call("hard"), Call("ok")])
+        assert hard.kind == "crashed" and "exited with code 4" in hard.error and rest.kind == "crashed"
+        assert s.call([Call("ok")])[0].value == "fine" and s.restarts == 1
+
+
+# --- the filesystem --------------------------------------------------------------------------------
+
+def test_fake_results_json_never_reaches_the_grader(tmp_path, bwrap):
+    out_dir = tmp_path / "grader-out"
+    out_dir.mkdir()
+    targets = ["results.json", "/tmp/results.json", "/results.json", "/autograder/results/results.json",
+               str(out_dir / "results.json"), str(REPO / "results.json"), "/submission/../results.json",
+               "/opt/dlgrade/submission/results.json", "/opt/dlgrade/runtime/runtime.py"]
+    path = write_py(tmp_path, f"""
+        import json, os
+        FAKE = json.dumps({{"score": 100, "tests": [{{"name": "q1", "score": 10, "max_score": 10}}]}})
+        def forge():
+            done = {{}}
+            for target in {targets!r}:
+                try:
+                    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+                    with open(target, "w") as handle:
+                        handle.write(FAKE)
+                    done[target] = "written"
+                except OSError as exc:
+                    done[target] = type(exc).__name__
+            print(FAKE)
+            return done
+    """)
+    before = {p: Path(p).stat().st_mtime if Path(p).exists() else None
+              for p in ("/tmp/results.json", "/results.json", str(REPO / "results.json"))}
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        done = s.call([Call("forge")])[0].value
+        workdir = Path(s.workdir)
+        assert not (workdir / "results.json").exists()   # the working dir is a tmpfs inside the sandbox
+        assert '"score": 100' in s.stdout                # a forged result only lands in stdout
+    assert done["results.json"] == "written" and done["/tmp/results.json"] == "written"  # inside only
+    # Read-only or root-owned inside the sandbox. (The grader's out dir lies under /tmp, which in the
+    # sandbox is the child's own tmpfs: a write "there" lands in that tmpfs, checked below.)
+    for target in ("/results.json", "/autograder/results/results.json", str(REPO / "results.json"),
+                   "/opt/dlgrade/submission/results.json", "/opt/dlgrade/runtime/runtime.py"):
+        assert done[target] != "written", target
+    assert not (out_dir / "results.json").exists() and not Path("/autograder").exists()
+    for p, mtime in before.items():
+        assert (Path(p).stat().st_mtime if Path(p).exists() else None) == mtime, p
+    assert not workdir.exists()                           # the private copy is removed on close
+
+
+def test_fallback_keeps_relative_writes_in_the_private_copy(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    write_py(folder, "def forge():\n    open('results.json', 'w').write('{}')\n    return 1\n")
+    with SandboxSession(folder, limits=FAST, mode="none") as s:
+        assert s.call([Call("forge")])[0].ok
+        assert (Path(s.workdir) / "results.json").exists()
+        workdir = Path(s.workdir)
+    assert not (folder / "results.json").exists() and not workdir.exists()
+
+
+def test_repo_answer_key_and_other_submissions_are_invisible(tmp_path, bwrap):
+    other = tmp_path / "other-student"
+    other.mkdir()
+    (other / "secret.py").write_text("ANSWER = 42\n")
+    paths = [str(REPO / "reference" / "dense.py"), str(REPO / "reference"), str(REPO / "tests"),
+             str(REPO / "assignments"), str(REPO / "grader"), str(REPO / "pyproject.toml"),
+             str(other / "secret.py"), "/root/.bashrc", "/work/shared", "/etc/shadow",
+             str(Path(__file__))]
+    path = write_py(tmp_path, f"""
+        import os, sys
+        def probe():
+            seen = {{}}
+            for p in {paths!r}:
+                try:
+                    if os.path.isdir(p):
+                        seen[p] = "listed " + ",".join(os.listdir(p))
+                    else:
+                        open(p).read()
+                        seen[p] = "read"
+                except OSError as exc:
+                    seen[p] = type(exc).__name__
+            return seen
+        def imports():
+            out = {{}}
+            sys.path.insert(0, {str(REPO)!r})
+            for name in ("reference", "grader", "assignments", "tests", "__editable___dlgrade_0_1_0_finder"):
+                try:
+                    module = __import__(name)
+                    out[name] = "imported " + str(getattr(module, "__file__", None))
+                except Exception as exc:
+                    out[name] = type(exc).__name__
+            return out
+        def root():
+            return sorted(os.listdir("/")), sorted(os.listdir({str(REPO)!r}))
+    """)
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        seen, imported, (top, repo_view) = [r.value for r in s.call([Call("probe"), Call("imports"), Call("root")])]
+    for p, what in seen.items():
+        assert what in ("FileNotFoundError", "PermissionError"), (p, what)
+    for name, what in imported.items():
+        assert not what.startswith("imported") or what.endswith("None"), (name, what)
+        assert "reference" not in what
+    assert set(top) <= {"bin", "dev", "etc", "lib", "lib64", "opt", "proc", "root", "sbin", "submission", "tmp",
+                        "usr", "work", "lib32", "libx32"}
+    assert repo_view == [".venv"] or repo_view == []
+
+
+def test_imports_of_the_grader_fail_in_the_fallback_too(tmp_path):
+    path = write_py(tmp_path, """
+        def imports():
+            out = []
+            for name in ("reference", "grader"):
+                try:
+                    __import__(name)
+                    out.append("imported")
+                except ImportError:
+                    out.append("ImportError")
+            return out
+    """)
+    with SandboxSession(path, limits=FAST, mode="none") as s:
+        assert s.call([Call("imports")])[0].value == ["ImportError", "ImportError"]
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+def test_printing_a_gigabyte_is_capped(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import sys
+        def flood():
+            chunk = "x" * 2**20
+            for _ in range(1024):
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            return "not reached"
+        def ok():
+            print("still here")
+            return 1
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        flood, ok = s.call([Call("flood"), Call("ok")])
+        assert flood.kind == "exception" and "File too large" in flood.error
+        assert ok.value == 1
+        assert len(s.stdout) <= FAST.file_bytes and s.stdout.startswith("x" * 1000)
+    assert len(s.stdout) <= FAST.file_bytes  # still readable after close
+
+
+# --- the parent's objects and data -----------------------------------------------------------------
+
+def test_monkeypatching_numpy_and_builtins_changes_only_the_child(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import builtins, math, numpy as np
+        np.allclose = lambda *a, **k: True
+        np.testing.assert_allclose = lambda *a, **k: None
+        math.isclose = lambda *a, **k: True
+        builtins.abs = lambda x: 0
+        def check():
+            return [np.allclose(1, 2), math.isclose(1, 2), abs(-5)]
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        assert s.call([Call("check")])[0].value == [True, True, 0]
+    import builtins
+    import math
+    assert not np.allclose(1, 2) and not math.isclose(1, 2) and builtins.abs(-5) == 5
+
+
+def test_lying_objects_come_back_as_plain_data_or_not_at_all(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import numpy as np
+        class Liar:
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+            def __sub__(self, other): return 0
+            def __rsub__(self, other): return 0
+            def __abs__(self): return 0
+            def __array__(self, dtype=None, copy=None): return np.zeros(3)
+            def __float__(self): return 0.0
+        class LyingFloat(float):
+            def __eq__(self, other): return True
+        class LyingArray(np.ndarray):
+            def __eq__(self, other): return np.ones(self.shape, bool)
+        def liar(): return Liar()
+        def liars(): return [1.0, Liar()]
+        def lying_float(): return LyingFloat(0.5)
+        def lying_array(): return np.arange(3.0).view(LyingArray)
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        liar, liars, lf, la = s.call([Call("liar"), Call("liars"), Call("lying_float"), Call("lying_array")])
+    assert liar.kind == "unsupported" and "returned a Liar" in liar.error
+    assert liars.kind == "unsupported" and "a Liar at [1]" in liars.error
+    assert type(lf.value) is float and lf.value == 0.5 and lf.value != 0.25
+    assert type(la.value) is np.ndarray and not np.array_equal(la.value, np.zeros(3))
+    assert la.value.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_pickled_payloads_cannot_cross(tmp_path, mode):
+    marker = tmp_path / "pwned"
+    path = write_py(tmp_path, f"""
+        import os, pickle, numpy as np
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ("touch {marker}",))
+        def raw():
+            return pickle.dumps(Evil())
+        def in_array():
+            return np.array([Evil()], dtype=object)
+        def in_bytes_array():
+            return np.frombuffer(pickle.dumps(Evil()), dtype=np.uint8)
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        raw, arr, as_bytes = s.call([Call("raw"), Call("in_array"), Call("in_bytes_array")])
+    assert raw.kind == "unsupported" and "returned a bytes" in raw.error
+    assert arr.kind == "unsupported" and "dtype object" in arr.error
+    assert as_bytes.ok and as_bytes.value.dtype == np.uint8  # just numbers to the parent
+    assert not marker.exists()
+
+
+def test_garbage_written_to_the_reply_pipe_is_a_protocol_error(tmp_path, mode):
+    path = write_py(tmp_path, """
+        import os
+        def scribble():
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                if fd > 2:
+                    try:
+                        os.write(fd, b"GARBAGE-GARBAGE-GARBAGE" * 10)
+                    except OSError:
+                        pass
+            return 1
+        def forge():
+            import struct, json
+            body = json.dumps({"t": "reply", "id": 999, "i": 0, "kind": "ok", "value": 100, "error": None}).encode()
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    os.write(int(name), struct.pack(">4sIQ", b"DLG1", len(body), 0) + body)
+                except OSError:
+                    pass
+            return 0
+        def ok():
+            return 2
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        reply = s.call([Call("scribble")])[0]
+        assert reply.kind == "protocol" and "malformed" in reply.error
+        assert s.call([Call("ok")])[0].value == 2 and s.restarts == 1
+        forged = s.call([Call("forge")])[0]
+        assert forged.kind == "protocol" and forged.value is None
+        assert s.call([Call("ok")])[0].value == 2
+
+
+def test_a_huge_reply_is_refused_by_the_child_and_by_the_parent(tmp_path, bwrap):
+    path = write_py(tmp_path, """
+        import numpy as np
+        def big():
+            return np.zeros(2**20)
+        def small():
+            return np.zeros(4)
+    """)
+    limits = FAST.replace(reply_bytes=1 << 20)
+    with SandboxSession(path, limits=limits, mode=bwrap) as s:
+        big, small = s.call([Call("big"), Call("small")])
+        assert big.kind == "unsupported" and "reply limit" in big.error
+        assert small.ok and small.value.shape == (4,)
+
+
+# --- escaping the sandbox --------------------------------------------------------------------------
+
+def test_network_is_unreachable(tmp_path, bwrap):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    path = write_py(tmp_path, f"""
+        import socket
+        def connect():
+            out = []
+            for address in (("127.0.0.1", {port}), ("1.1.1.1", 80), ("10.0.0.1", 22)):
+                try:
+                    socket.create_connection(address, timeout=1).close()
+                    out.append("connected")
+                except OSError as exc:
+                    out.append(type(exc).__name__)
+            return out
+    """)
+    try:
+        with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+            results = s.call([Call("connect")])[0].value
+        assert "connected" not in results, results
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    finally:
+        server.close()
+
+
+def test_namespaces_privileges_and_tracing_are_refused(tmp_path, bwrap):
+    path = write_py(tmp_path, """
+        import ctypes, os, subprocess
+        libc = ctypes.CDLL(None, use_errno=True)
+        def escape():
+            out = {}
+            out["unshare"] = (libc.unshare(0x10000000), ctypes.get_errno())             # CLONE_NEWUSER
+            out["unshare_ns"] = (libc.unshare(0x00020000), ctypes.get_errno())          # CLONE_NEWNS
+            out["ptrace"] = (libc.ptrace(16, 1, 0, 0), ctypes.get_errno())              # PTRACE_ATTACH
+            cmd = subprocess.run(["unshare", "-Ur", "id", "-u"], capture_output=True, text=True)
+            out["unshare_cmd"] = cmd.returncode
+            try:
+                os.setuid(0)
+                out["setuid"] = "root"
+            except PermissionError:
+                out["setuid"] = "refused"
+            out["uid"] = os.getuid()
+            out["status"] = [l for l in open("/proc/self/status").read().splitlines()
+                             if l.startswith(("CapEff", "CapBnd", "NoNewPrivs", "Seccomp:"))]
+            return out
+        def threads_and_fork_still_work():
+            import threading
+            results = []
+            t = threading.Thread(target=lambda: results.append(1))
+            t.start(); t.join()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(7)
+            _, status = os.waitpid(pid, 0)
+            return results + [os.waitstatus_to_exitcode(status)]
+    """)
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        info, works = [r.value for r in s.call([Call("escape"), Call("threads_and_fork_still_work")])]
+        seccomp = "seccomp" in s.isolation and "no seccomp" not in s.isolation
+    assert info["uid"] == s.uid and info["setuid"] == "refused"
+    assert info["unshare_cmd"] != 0
+    if seccomp:
+        assert info["unshare"] == [-1, 1] and info["unshare_ns"] == [-1, 1] and info["ptrace"][0] == -1
+        assert "Seccomp:\t2" in info["status"]
+    assert "CapEff:\t0000000000000000" in info["status"] and "NoNewPrivs:\t1" in info["status"]
+    assert works == [1, 7]
+
+
+def test_seccomp_is_in_force_here(bwrap):
+    from grader.sandbox import isolation
+
+    program, words = isolation.seccomp_program()
+    assert program is not None, words   # pyseccomp and libseccomp2 are part of the grading machine
+    assert words == "seccomp"
