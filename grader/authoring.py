@@ -1,0 +1,447 @@
+"""How an assignment declares its questions.
+
+An assignment is a Python module (``assignments/NAME/questions.py``) that
+builds an :class:`Assignment` and decorates one function per question::
+
+    assignment = Assignment("01_backprop", title="Backprop", module="backprop")
+
+    @assignment.question(points=2, public=True)
+    def dense_forward(q):
+        x, W, b = q.rng.normal(size=(4, 3)), q.rng.normal(size=(3, 5)), q.rng.normal(size=5)
+        q.call("dense_forward", x, W, b, pick=0,
+               expected=ref.dense_forward(x, W, b)[0], check=ArrayClose(rtol=1e-10))
+
+A question function runs in the grading parent, never next to student code.
+It draws its inputs from ``q.rng`` (seeded by the assignment, the question
+and, for an exam, the student's variant), computes every expected value with
+the reference implementation, and declares *cases*: a request to send to the
+student's process, the expected answer and the check that compares them.
+Compiling an assignment runs every question function once and yields plain
+data (:class:`CompiledAssignment`), which can be stored, shipped in a student
+template (public questions only) and graded without the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from grader import datafile
+from grader.checks import Check, Expression, Gradient, check_from_spec
+
+# --------------------------------------------------------------------------
+# Compiled form: plain data
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One request to the student's process and how to judge its answer.
+
+    ``request`` is plain data, one of
+        {"kind": "call", "calls": [{"fn", "args", "kwargs", "keep", "pick"}, ...]}
+        {"kind": "get", "name": NAME}
+        {"kind": "task", "task": TASK, "params": {...}}
+    where a call argument ``{"__slot__": NAME, "index": I}`` refers to a value
+    kept in the child by an earlier call of the same request.
+    ``assemble`` says how replies become the value handed to the check:
+    ``"value"`` (the single reply), ``"gradient"`` (forward, backward and
+    probe replies, see :meth:`QuestionBuilder.gradient`) or
+    ``"field:NAME"`` (one entry of a task's dict reply).
+    """
+
+    label: str
+    request: dict
+    expected: Any
+    check: Check
+    assemble: str = "value"
+    meta: dict = field(default_factory=dict)
+    weight: float = 1.0
+    share: str | None = None  # cases with the same key reuse one reply (e.g. one training run)
+
+    @property
+    def target(self) -> str:
+        """The name in the submission this case exercises (for messages)."""
+        if self.request["kind"] == "call":
+            return self.request["calls"][0]["fn"]
+        if self.request["kind"] == "get":
+            return self.request["name"]
+        return self.request.get("target", self.request["task"])
+
+    def to_data(self) -> dict:
+        return {
+            "label": self.label,
+            "request": self.request,
+            "expected": self.expected,
+            "check": self.check.to_spec(),
+            "assemble": self.assemble,
+            "meta": self.meta,
+            "weight": self.weight,
+            "share": self.share,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Case":
+        return cls(
+            label=data["label"],
+            request=data["request"],
+            expected=data["expected"],
+            check=check_from_spec(data["check"]),
+            assemble=data["assemble"],
+            meta=data.get("meta", {}),
+            weight=data.get("weight", 1.0),
+            share=data.get("share"),
+        )
+
+
+@dataclass
+class CompiledQuestion:
+    name: str
+    title: str
+    points: float
+    public: bool
+    cases: list[Case]
+    scoring: str = "partial"  # "partial": weighted share of cases passed; "all": all or nothing
+    prompt: str = ""          # markdown shown on an exam paper
+
+    def to_data(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "points": self.points,
+            "public": self.public,
+            "scoring": self.scoring,
+            "prompt": self.prompt,
+            "cases": [case.to_data() for case in self.cases],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "CompiledQuestion":
+        return cls(
+            name=data["name"],
+            title=data["title"],
+            points=data["points"],
+            public=data["public"],
+            scoring=data.get("scoring", "partial"),
+            prompt=data.get("prompt", ""),
+            cases=[Case.from_data(c) for c in data["cases"]],
+        )
+
+
+@dataclass
+class CompiledAssignment:
+    """Everything needed to grade a submission, as plain data."""
+
+    name: str
+    title: str
+    module: str
+    questions: list[CompiledQuestion]
+    limits: dict = field(default_factory=dict)
+    variant: str | None = None
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.questions))
+
+    def public_only(self) -> "CompiledAssignment":
+        return dataclasses.replace(self, questions=[q for q in self.questions if q.public])
+
+    def question(self, name: str) -> CompiledQuestion:
+        for question in self.questions:
+            if question.name == name:
+                return question
+        raise KeyError(f"{self.name} has no question {name!r}; it has {[q.name for q in self.questions]}")
+
+    def to_data(self) -> dict:
+        return {
+            "format": "dlgrade-compiled-assignment/1",
+            "name": self.name,
+            "title": self.title,
+            "module": self.module,
+            "limits": self.limits,
+            "variant": self.variant,
+            "questions": [q.to_data() for q in self.questions],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "CompiledAssignment":
+        if data.get("format") != "dlgrade-compiled-assignment/1":
+            raise ValueError(f"not a compiled dlgrade assignment (format={data.get('format')!r})")
+        return cls(
+            name=data["name"],
+            title=data["title"],
+            module=data["module"],
+            limits=data.get("limits", {}),
+            variant=data.get("variant"),
+            questions=[CompiledQuestion.from_data(q) for q in data["questions"]],
+        )
+
+    def save(self, path: Path) -> None:
+        datafile.save(self.to_data(), path)
+
+    @classmethod
+    def load(cls, path: Path) -> "CompiledAssignment":
+        return cls.from_data(datafile.load(path))
+
+
+# --------------------------------------------------------------------------
+# Authoring: the decorator and the builder handed to question functions
+# --------------------------------------------------------------------------
+
+
+def slot(name: str, index: int | None = None) -> dict:
+    """A call argument referring to a value an earlier call kept in the child."""
+    return {"__slot__": name, "index": index}
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed that depends only on ``parts`` (not on Python's hash salt)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def _is_differentiable(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+@dataclass
+class _Declared:
+    name: str
+    title: str
+    points: float
+    public: bool
+    scoring: str
+    build: Callable[["QuestionBuilder"], None]
+
+
+class QuestionBuilder:
+    """What a question function receives: a seeded rng and methods declaring cases."""
+
+    def __init__(self, assignment: "Assignment", name: str, variant: str | None):
+        self.rng = np.random.default_rng(stable_seed(assignment.name, name, variant or ""))
+        self.variant = variant
+        self.cases: list[Case] = []
+        self.prompt_text = ""
+
+    # -- what the student sees on a paper ------------------------------------
+    def prompt(self, text: str) -> None:
+        """The question's text on an exam paper or in the instructions (markdown)."""
+        self.prompt_text = text
+
+    # -- cases ---------------------------------------------------------------
+    def call(self, fn: str, *args: Any, expected: Any, check: Check, kwargs: dict | None = None,
+             pick: int | None = None, label: str | None = None, weight: float = 1.0) -> None:
+        """Call ``fn(*args, **kwargs)`` in the submission; compare (element ``pick`` of) its result."""
+        request = {"kind": "call", "calls": [_call(fn, args, kwargs, pick=pick)]}
+        self._add(Case(label or f"{fn}{_shapes(args)}", request, expected, check, weight=weight))
+
+    def answer(self, name: str, *, expected: Any, check: Check, label: str | None = None,
+               weight: float = 1.0) -> None:
+        """Compare the module-level name ``name`` of the submission (e.g. ``LOSS``)."""
+        self._add(Case(label or name, {"kind": "get", "name": name}, expected, check, weight=weight))
+
+    def expression(self, name: str, *, expected: Any, symbols: tuple[str, ...], label: str | None = None,
+                   target: str | None = None, domains: dict | None = None, weight: float = 1.0) -> None:
+        """A symbolic answer: the string ``name`` in the submission must be equivalent to ``expected``.
+
+        ``expected`` is a sympy expression (computed by sympy from a forward
+        definition) or a string in the checker's grammar.
+        """
+        check = Expression(symbols=tuple(symbols), target=target, domains=domains or {})
+        self.answer(name, expected=str(expected), check=check, label=label, weight=weight)
+
+    def gradient(self, forward: str, backward: str, *args: Any, reference: tuple[Callable, Callable],
+                 names: tuple[str, ...] | None = None, kwargs: dict | None = None,
+                 check: Check | None = None, directions: int = 1, h: float = 1e-6,
+                 label: str | None = None, weight: float = 1.0) -> None:
+        """Grade a backward pass against the reference and against the student's own forward.
+
+        The child runs ``out, cache = forward(*args)``, then
+        ``backward(dout, cache)`` (the cache never leaves the child), then the
+        forward again at ``x ± h·v`` along ``directions`` random unit
+        directions ``v`` per floating-point array argument ``x``. The parent
+        gets ``out``, the gradients and the probe outputs, and the
+        :class:`~grader.checks.Gradient` check compares the gradients with the
+        reference and with directional finite differences of the student's
+        forward.
+        """
+        kwargs = kwargs or {}
+        ref_forward, ref_backward = reference
+        out, cache = ref_forward(*args, **kwargs)
+        dout = self.rng.normal(size=np.shape(out))
+        grads = ref_backward(dout, cache)
+        single = not isinstance(grads, tuple)
+        grads = [grads] if single else list(grads)
+
+        calls = [_call(forward, args, kwargs, keep="forward", pick=0),
+                 _call(backward, (dout, slot("forward", 1)), None)]
+        probe_specs, probe_calls = self._probes(forward, args, kwargs, directions, h, pick=0)
+        expected = {"out": out, "grads": grads, "dout": dout, "directions": probe_specs}
+        self._add(Case(label or f"{backward} after {forward}{_shapes(args)}",
+                       {"kind": "call", "calls": calls + probe_calls}, expected,
+                       check or Gradient(names=names or _grad_names(args)), assemble="gradient",
+                       meta={"single_gradient": single, "value_and_grad": False}, weight=weight))
+
+    def loss_gradient(self, fn: str, *args: Any, reference: Callable, name: str = "dinput",
+                      kwargs: dict | None = None, check: Check | None = None, directions: int = 2,
+                      h: float = 1e-6, label: str | None = None, weight: float = 1.0) -> None:
+        """Grade a loss returning ``(loss, dinput)``: the gradient w.r.t. its first argument."""
+        kwargs = kwargs or {}
+        loss, dinput = reference(*args, **kwargs)
+        probe_specs, probe_calls = self._probes(fn, args[:1], kwargs, directions, h, pick=0,
+                                                 rest=args[1:])
+        expected = {"out": loss, "grads": [dinput], "dout": 1.0, "directions": probe_specs}
+        calls = [_call(fn, args, kwargs)] + probe_calls
+        self._add(Case(label or f"{fn}{_shapes(args)} gradient", {"kind": "call", "calls": calls},
+                       expected, check or Gradient(names=(name,)), assemble="gradient",
+                       meta={"single_gradient": True, "value_and_grad": True}, weight=weight))
+
+    def task(self, task: str, *, params: dict, expected: Any, check: Check, target: str,
+             extract: str | None = None, share: str | None = None, label: str | None = None,
+             weight: float = 1.0) -> None:
+        """Run a harness routine in the child (e.g. train the student's Keras model)."""
+        request = {"kind": "task", "task": task, "params": params, "target": target}
+        assemble = f"field:{extract}" if extract else "value"
+        self._add(Case(label or task, request, expected, check, assemble=assemble, share=share,
+                       weight=weight))
+
+    # -- helpers -------------------------------------------------------------
+    def _probes(self, fn, diff_args, kwargs, directions, h, pick, rest=()):
+        """Forward calls at x ± h·v for random unit directions v of each float array argument."""
+        specs, calls = [], []
+        all_args = list(diff_args) + list(rest)
+        grad_index = 0
+        for position, value in enumerate(diff_args):
+            if not _is_differentiable(value):
+                continue
+            for _ in range(directions):
+                v = self.rng.normal(size=value.shape)
+                v /= np.linalg.norm(v) or 1.0
+                for sign in (+1, -1):
+                    shifted = list(all_args)
+                    shifted[position] = value + sign * h * v
+                    calls.append(_call(fn, shifted, kwargs, pick=pick))
+                specs.append({"input": grad_index, "v": v, "h": h})
+            grad_index += 1
+        return specs, calls
+
+    def _add(self, case: Case) -> None:
+        self.cases.append(case)
+
+
+class Assignment:
+    """An assignment (or exam) as its author writes it."""
+
+    def __init__(self, name: str, *, title: str, module: str, limits: dict | None = None):
+        self.name = name
+        self.title = title
+        self.module = module
+        self.limits = dict(limits or {})
+        self._declared: list[_Declared] = []
+
+    def question(self, points: float, *, public: bool = False, title: str | None = None,
+                 scoring: str = "partial") -> Callable:
+        """Decorator declaring a question; the function's name is the question's name."""
+        if scoring not in ("partial", "all"):
+            raise ValueError(f"scoring must be 'partial' or 'all', got {scoring!r}")
+
+        def register(build: Callable[[QuestionBuilder], None]) -> Callable:
+            name = build.__name__
+            if any(d.name == name for d in self._declared):
+                raise ValueError(f"{self.name}: two questions are named {name!r}")
+            doc = (build.__doc__ or "").strip().splitlines()
+            self._declared.append(_Declared(name, title or (doc[0] if doc else name), float(points),
+                                            public, scoring, build))
+            return build
+
+        return register
+
+    @property
+    def question_names(self) -> list[str]:
+        return [d.name for d in self._declared]
+
+    def compile(self, variant: str | None = None) -> CompiledAssignment:
+        """Run every question function; return the assignment as plain data."""
+        questions = []
+        for declared in self._declared:
+            builder = QuestionBuilder(self, declared.name, variant)
+            declared.build(builder)
+            if not builder.cases:
+                raise ValueError(f"{self.name}.{declared.name} declares no case")
+            questions.append(CompiledQuestion(declared.name, declared.title, declared.points,
+                                              declared.public, builder.cases, declared.scoring,
+                                              builder.prompt_text))
+        return CompiledAssignment(self.name, self.title, self.module, questions, dict(self.limits),
+                                  variant)
+
+
+# --------------------------------------------------------------------------
+# Finding assignments on disk
+# --------------------------------------------------------------------------
+
+
+def default_assignments_dir() -> Path:
+    """``$DLGRADE_ASSIGNMENTS``, else ``./assignments``, else the one beside this package."""
+    import os
+
+    if os.environ.get("DLGRADE_ASSIGNMENTS"):
+        return Path(os.environ["DLGRADE_ASSIGNMENTS"])
+    here = Path.cwd() / "assignments"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "assignments"
+
+
+def resolve_assignment_dir(name_or_path: str | Path) -> Path:
+    """An assignment given by name (``01_backprop``) or by path to its folder."""
+    path = Path(name_or_path)
+    if (path / "questions.py").is_file():
+        return path
+    candidate = default_assignments_dir() / str(name_or_path)
+    if (candidate / "questions.py").is_file():
+        return candidate
+    available = sorted(p.name for p in default_assignments_dir().glob("*/questions.py"))
+    raise FileNotFoundError(
+        f"no assignment {str(name_or_path)!r}: expected a folder holding questions.py "
+        f"or one of {available}")
+
+
+def load_assignment(name_or_path: str | Path) -> Assignment:
+    """Import ``questions.py`` of an assignment and return its ``assignment`` object."""
+    folder = resolve_assignment_dir(name_or_path)
+    module_name = f"dlgrade_assignment_{folder.name}"
+    spec = importlib.util.spec_from_file_location(module_name, folder / "questions.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    assignment = getattr(module, "assignment", None)
+    if not isinstance(assignment, Assignment):
+        raise TypeError(f"{folder / 'questions.py'} must define `assignment = Assignment(...)`")
+    assignment.folder = folder
+    return assignment
+
+
+def _call(fn: str, args, kwargs, *, keep: str | None = None, pick: int | None = None) -> dict:
+    return {"fn": fn, "args": list(args), "kwargs": dict(kwargs or {}), "keep": keep, "pick": pick}
+
+
+def _shapes(args) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            parts.append("x".join(map(str, a.shape)) or "scalar")
+        elif isinstance(a, (int, float, str)):
+            parts.append(repr(a))
+    return "(" + ", ".join(parts) + ")"
+
+
+def _grad_names(args) -> tuple[str, ...]:
+    count = sum(1 for a in args if _is_differentiable(a))
+    return tuple(f"gradient of argument {i + 1}" for i in range(count))

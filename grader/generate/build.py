@@ -1,0 +1,143 @@
+"""Build what students receive, and the example submissions, from an assignment's master.
+
+An assignment folder holds::
+
+    questions.py     the questions (an ``Assignment``)
+    master.py        the solution with solution markers, cells in jupytext's percent format
+    instructions.md  what the student reads
+    examples/examples.toml   realistic submissions and the score each must get
+
+From it, ``dlgrade generate`` writes ``student_template/NAME/``::
+
+    MODULE.py, MODULE.ipynb   the same stubs, as a script and as a notebook
+    instructions.md
+    checks/public.json(.npz)  the public questions, expected values included, as data
+
+and ``examples/*.py`` for every example defined as edits of the solution.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.authoring import load_assignment
+from grader.generate.markers import solution_source, student_source
+from grader.generate.notebook import notebook_from_percent_script
+
+MASTER = "master.py"
+EXAMPLES = Path("examples") / "examples.toml"
+
+
+@dataclass
+class Example:
+    """A realistic submission and the score it must get."""
+
+    name: str
+    about: str
+    score: float
+    file: str                      # relative to the examples folder
+    replace: list[tuple[str, str]] = field(default_factory=list)
+    generated: bool = True
+    notebook: bool = False
+
+
+def load_examples(assignment_dir: Path) -> list[Example]:
+    path = assignment_dir / EXAMPLES
+    if not path.is_file():
+        return []
+    data = tomllib.loads(path.read_text())
+    examples = []
+    for entry in data.get("example", []):
+        for key in ("name", "about", "score"):
+            if key not in entry:
+                raise ValueError(f"{path}: an [[example]] lacks {key!r} ({entry.get('name', '?')})")
+        notebook = bool(entry.get("notebook", False))
+        default_file = entry["name"] + (".ipynb" if notebook else ".py")
+        replace = [(r["find"], r["with"]) for r in entry.get("replace", [])]
+        examples.append(Example(entry["name"], entry["about"], float(entry["score"]),
+                                entry.get("file", default_file), replace,
+                                generated="file" not in entry, notebook=notebook))
+    names = [e.name for e in examples]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{path}: example names must be unique, got {names}")
+    return examples
+
+
+def apply_replacements(source: str, replacements: list[tuple[str, str]], where: str) -> str:
+    for find, new in replacements:
+        count = source.count(find)
+        if count != 1:
+            raise ValueError(f"{where}: {find!r} occurs {count} times in the solution; it must occur exactly once")
+        source = source.replace(find, new)
+    return source
+
+
+def example_source(assignment_dir: Path, example: Example) -> str:
+    solution = solution_source((assignment_dir / MASTER).read_text())
+    source = apply_replacements(solution, example.replace, f"example {example.name}")
+    header = f"# Example submission: {example.about}\n"
+    return notebook_from_percent_script(header + source) if example.notebook else header + source
+
+
+def generate_assignment(assignment_dir: Path, template_root: Path) -> list[Path]:
+    """Write the student template of one assignment and its generated examples; return the paths."""
+    assignment = load_assignment(assignment_dir)
+    master = (assignment_dir / MASTER).read_text()
+    stub = student_source(master)
+    target = template_root / assignment.name
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "checks").mkdir(parents=True)
+    written = [target / f"{assignment.module}.py", target / f"{assignment.module}.ipynb",
+               target / "checks" / "public.json"]
+    written[0].write_text(stub)
+    written[1].write_text(notebook_from_percent_script(stub))
+    assignment.compile().public_only().save(written[2])
+    instructions = assignment_dir / "instructions.md"
+    if instructions.is_file():
+        shutil.copyfile(instructions, target / "instructions.md")
+        written.append(target / "instructions.md")
+    for example in load_examples(assignment_dir):
+        if example.generated:
+            path = assignment_dir / "examples" / example.file
+            path.write_text(example_source(assignment_dir, example))
+            written.append(path)
+    return written
+
+
+def stale_files(assignment_dirs: list[Path], template_root: Path) -> list[str]:
+    """Files that differ from a fresh generation (empty when everything is up to date)."""
+    differences = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for assignment_dir in assignment_dirs:
+            copy = Path(tmp) / "assignments" / assignment_dir.name
+            shutil.copytree(assignment_dir, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            fresh_root = Path(tmp) / "student_template"
+            generate_assignment(copy, fresh_root)
+            pairs = [(fresh_root / copy.name, template_root / copy.name),
+                     (copy / "examples", assignment_dir / "examples")]
+            for fresh, committed in pairs:
+                if fresh.exists():
+                    differences += _compare_trees(fresh, committed)
+    return differences
+
+
+def _compare_trees(fresh: Path, committed: Path) -> list[str]:
+    out = []
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    committed_files = ({p.relative_to(committed) for p in committed.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+                       if committed.exists() else set())
+    for rel in sorted(fresh_files | committed_files):
+        a, b = fresh / rel, committed / rel
+        if rel not in committed_files:
+            out.append(f"{b}: missing")
+        elif rel not in fresh_files:
+            out.append(f"{b}: not generated any more")
+        elif not filecmp.cmp(a, b, shallow=False):
+            out.append(f"{b}: out of date")
+    return out

@@ -1,0 +1,128 @@
+"""Grade many submissions in parallel, writing each result as soon as it is done.
+
+Each worker thread drives one sandboxed child process at a time; the heavy
+work happens in those children, so threads are enough in the parent and no
+student data ever crosses a process boundary by pickle. A submission that
+misbehaves costs only its own result: :func:`grade_submission` never raises
+for anything a submission does, and an unexpected failure of the grader on
+one submission is recorded as that submission's ``grader_error``.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from grader.authoring import CompiledAssignment
+from grader.grade.engine import grade_submission, submission_id_for
+from grader.report import table
+from grader.results import SubmissionResult
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+
+@dataclass
+class GradeJob:
+    submission: Path
+    submission_id: str
+    compiled: CompiledAssignment
+
+
+def find_submissions(paths: Iterable[Path], module: str) -> list[Path]:
+    """Expand class folders into submissions.
+
+    A path is a submission when it is a ``.py``/``.ipynb`` file, or a folder
+    holding ``MODULE.py``/``MODULE.ipynb`` (or exactly one ``.py``/``.ipynb``).
+    Any other folder is a class folder: each of its entries that is a
+    submission is graded.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"no such submission: {path}")
+        if is_submission(path, module):
+            found.append(path)
+        elif path.is_dir():
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            found.extend(p for p in entries if is_submission(p, module))
+        else:
+            raise ValueError(f"{path} is not a submission: expected a .py or .ipynb file, "
+                             f"or a folder holding {module}.py or {module}.ipynb")
+    ids = [submission_id_for(p) for p in found]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"two submissions share the id(s) {duplicates}: rename one of each")
+    return found
+
+
+def is_submission(path: Path, module: str) -> bool:
+    if path.is_file():
+        return path.suffix in SUBMISSION_SUFFIXES
+    if path.is_dir():
+        if any((path / f"{module}{s}").is_file() for s in SUBMISSION_SUFFIXES):
+            return True
+        mains = [p for p in path.iterdir() if p.is_file() and p.suffix in SUBMISSION_SUFFIXES]
+        return len(mains) == 1
+    return False
+
+
+def grade_many(jobs: list[GradeJob], *, workers: int = 1, on_result: Callable[[SubmissionResult], None] | None = None,
+               progress: bool = True) -> list[SubmissionResult]:
+    """Grade ``jobs`` on ``workers`` threads; call ``on_result`` (in this thread) as each finishes.
+
+    Returns the results in the order of ``jobs``.
+    """
+    results: dict[int, SubmissionResult] = {}
+    bar = _progress_bar(len(jobs), progress)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="grade") as pool:
+        futures = {pool.submit(grade_submission, job.compiled, job.submission,
+                               submission_id=job.submission_id): index
+                   for index, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            index = futures[future]
+            result = future.result()  # grade_submission does not raise for a submission's faults
+            results[index] = result
+            if on_result:
+                on_result(result)
+            bar.set_postfix_str(f"{result.submission}: {result.score:g}/{result.max_score:g}", refresh=False)
+            bar.update(1)
+    bar.close()
+    return [results[i] for i in range(len(jobs))]
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sub", desc="grading", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def summary_rows(results: list[SubmissionResult]) -> tuple[list[str], list[list]]:
+    question_names = [q.name for q in results[0].questions] if results else []
+    headers = ["submission", "score", "max"] + question_names + ["seconds", "note"]
+    rows = []
+    for r in results:
+        note = "grader error" if r.grader_error else ("" if r.load.ok else "did not load")
+        rows.append([r.submission, round(r.score, 4), r.max_score]
+                    + [round(q.score, 4) for q in r.questions] + [round(r.seconds, 2), note])
+    return headers, rows
+
+
+def write_summary(results: list[SubmissionResult], out_dir: Path) -> Path:
+    """``summary.csv``: one row per submission, one column per question."""
+    headers, rows = summary_rows(results)
+    path = out_dir / "summary.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return path
+
+
+def summary_table(results: list[SubmissionResult]) -> str:
+    headers, rows = summary_rows(results)
+    return table(headers, rows, align="lrr" + "r" * (len(headers) - 4) + "l")

@@ -1,0 +1,265 @@
+"""Grade one submission: run its cases in the sandbox, check the replies in the parent.
+
+Every expected value and every check stays in this (parent) process; the
+child only ever receives inputs and sends back plain data. One failure costs
+one case: an exception, a timeout or a dead child is turned into a failing
+:class:`~grader.results.CaseResult` with a message, and grading goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from grader.authoring import Case, CompiledAssignment, CompiledQuestion
+from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
+                            LoadInfo, QuestionResult, SubmissionResult)
+from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
+
+
+def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
+                     limits: Limits | None = None, slot: int | None = None) -> SubmissionResult:
+    """Grade ``submission`` (a .py, a .ipynb or a folder) against ``compiled``.
+
+    Never raises for anything the submission does. A fault of the grader
+    itself (the sandbox cannot start, say) is recorded in ``grader_error``
+    with every question at zero, so a batch goes on and the instructor sees
+    which submissions to grade again.
+    """
+    submission = Path(submission)
+    started = time.perf_counter()
+    result = SubmissionResult(
+        assignment=compiled.name,
+        submission=submission_id or submission_id_for(submission),
+        path=str(submission),
+        questions=[],
+        load=LoadInfo(ok=False),
+        isolation="",
+        seconds=0.0,
+        sha256=content_hash(submission),
+        variant=compiled.variant,
+        graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    limits = limits or limits_for(compiled)
+    try:
+        with SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot) as session:
+            load = session.load_report
+            result.isolation = session.isolation
+            result.load = LoadInfo(ok=load.ok, error=load.error, kind=load.kind,
+                                   cells=[{"index": c.index, "ok": c.ok, "error": c.error} for c in load.cells],
+                                   seconds=load.seconds)
+            shared: dict[str, list[Reply]] = {}
+            for question in compiled.questions:
+                result.questions.append(grade_question(session, question, shared))
+            result.stdout, result.stderr = session.stdout, session.stderr
+    except Exception as exc:  # a fault of the grader, not of the student
+        result.grader_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
+        graded = {q.name for q in result.questions}
+        for question in compiled.questions:
+            if question.name not in graded:
+                result.questions.append(_not_graded(question, f"not graded: internal grader error ({type(exc).__name__})"))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def limits_for(compiled: CompiledAssignment) -> Limits:
+    """The assignment's limits over the defaults."""
+    return Limits.from_dict({**Limits().to_dict(), **compiled.limits})
+
+
+def grade_question(session: SandboxSession, question: CompiledQuestion,
+                   shared: dict[str, list[Reply]]) -> QuestionResult:
+    cases = [run_case(session, case, shared) for case in question.cases]
+    total_weight = sum(c.weight for c in cases) or 1.0
+    if question.scoring == "all":
+        fraction = 1.0 if all(c.fraction == 1.0 for c in cases) else 0.0
+    else:
+        fraction = sum(c.weight * c.fraction for c in cases) / total_weight
+    score = round(question.points * fraction, 6)
+    return QuestionResult(question.name, question.title, question.points, score, question.public,
+                          _question_status(fraction, cases), cases)
+
+
+def _question_status(fraction: float, cases: list[CaseResult]) -> str:
+    if fraction >= 1.0:
+        return PASSED
+    if fraction > 0:
+        return PARTIAL
+    failing = {c.status for c in cases if c.status != PASSED}
+    if failing == {NOT_IMPLEMENTED}:
+        return NOT_IMPLEMENTED
+    for status in (TIMEOUT, ERROR):
+        if status in failing:
+            return status
+    return FAILED
+
+
+def _not_graded(question: CompiledQuestion, message: str) -> QuestionResult:
+    cases = [CaseResult(c.label, 0.0, ERROR, message, weight=c.weight) for c in question.cases]
+    return QuestionResult(question.name, question.title, question.points, 0.0, question.public, ERROR, cases)
+
+
+# --------------------------------------------------------------------------
+# One case
+# --------------------------------------------------------------------------
+
+
+def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]) -> CaseResult:
+    started = time.perf_counter()
+    if case.share and case.share in shared:
+        replies = shared[case.share]
+    else:
+        replies = send(session, case.request)
+        if case.share:
+            shared[case.share] = replies
+    got, failure = assemble(case, replies)
+    if failure is not None:
+        failure.seconds = time.perf_counter() - started
+        return failure
+    try:
+        checked = case.check.check(got, case.expected)
+    except Exception as exc:  # a bug in a check must not cost the student, nor stop the batch
+        return CaseResult(case.label, 0.0, ERROR,
+                          f"internal grader error while checking ({type(exc).__name__}); "
+                          "tell your instructor", detail=traceback.format_exc(limit=4),
+                          weight=case.weight, seconds=time.perf_counter() - started)
+    status = PASSED if checked.fraction >= 1.0 else PARTIAL if checked.fraction > 0 else FAILED
+    return CaseResult(case.label, float(checked.fraction), status, checked.message, checked.detail,
+                      case.weight, time.perf_counter() - started, dict(checked.data))
+
+
+def send(session: SandboxSession, request: dict) -> list[Reply]:
+    kind = request["kind"]
+    if kind == "call":
+        return session.call([_to_call(c) for c in request["calls"]])
+    if kind == "get":
+        return [session.get(request["name"])]
+    if kind == "task":
+        return [session.task(request["task"], params=request["params"])]
+    raise ValueError(f"unknown request kind {kind!r}")
+
+
+def _to_call(spec: dict) -> Call:
+    def arg(value: Any) -> Any:
+        if isinstance(value, dict) and "__slot__" in value:
+            return SlotRef(value["__slot__"], value.get("index"))
+        return value
+
+    return Call(spec["fn"], args=[arg(a) for a in spec["args"]],
+                kwargs={k: arg(v) for k, v in spec["kwargs"].items()},
+                keep=spec.get("keep"), pick=spec.get("pick"))
+
+
+def assemble(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
+    """Turn replies into the value the check receives, or a failing result."""
+    if case.assemble == "gradient":
+        return _assemble_gradient(case, replies)
+    reply = replies[0]
+    if not reply.ok:
+        return None, failure_from_reply(case, reply, case.target)
+    value = reply.value
+    if case.assemble.startswith("field:"):
+        key = case.assemble.split(":", 1)[1]
+        if not isinstance(value, dict) or key not in value:
+            return None, CaseResult(case.label, 0.0, ERROR, f"the grading harness got no {key!r} back "
+                                    f"from {case.target}", weight=case.weight)
+        value = value[key]
+    return value, None
+
+
+def _assemble_gradient(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
+    fn_forward = case.request["calls"][0]["fn"]
+    forward = replies[0]
+    if not forward.ok:
+        return None, failure_from_reply(case, forward, fn_forward)
+    probes_ok = all(r.ok for r in replies[1 if case.meta.get("value_and_grad") else 2:])
+    if case.meta.get("value_and_grad"):
+        value = forward.value
+        if not isinstance(value, list) or len(value) != 2:
+            return None, CaseResult(case.label, 0.0, FAILED,
+                                    f"{fn_forward} must return a pair (loss, gradient); "
+                                    f"it returned {_describe(value)}", weight=case.weight)
+        out, grads = value[0], [value[1]]
+        probe_replies = replies[1:]
+    else:
+        fn_backward = case.request["calls"][1]["fn"]
+        backward = replies[1]
+        if not backward.ok:
+            return None, failure_from_reply(case, backward, fn_backward)
+        out = forward.value
+        grads = backward.value
+        if case.meta.get("single_gradient") and not isinstance(grads, list):
+            grads = [grads]
+        probe_replies = replies[2:]
+    probes = []
+    if probes_ok:
+        for spec, (plus, minus) in zip(case.expected["directions"], _pairs(probe_replies)):
+            probes.append({"input": spec["input"], "plus": plus.value, "minus": minus.value})
+    return {"out": out, "grads": grads, "probes": probes}, None
+
+
+def _pairs(items: list) -> list[tuple]:
+    return [(items[i], items[i + 1]) for i in range(0, len(items) - 1, 2)]
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a sequence of length {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
+    """A student-facing explanation of a request that did not produce a value."""
+    error = (reply.error or "").strip()
+    first_line = error.splitlines()[0] if error else ""
+    kind = reply.kind
+    status, detail = ERROR, ""
+    if kind == "exception" and first_line.startswith("NotImplementedError"):
+        status, message = NOT_IMPLEMENTED, f"`{name}` is not implemented yet (it raises NotImplementedError)"
+    elif kind == "exception":
+        message, detail = f"`{name}` raised {first_line}", error
+    elif kind == "missing":
+        status, message = NOT_IMPLEMENTED, f"`{name}` is not defined in your submission"
+    elif kind == "not_callable":
+        message = f"`{name}` should be a function, but it is {first_line or 'not callable'}"
+    elif kind == "timeout":
+        status, message = TIMEOUT, f"`{name}` did not finish in time ({first_line or 'time limit'}): an infinite loop?"
+    elif kind == "crashed":
+        message = f"your program stopped while running `{name}` ({first_line or 'the process ended'})"
+    elif kind == "unsupported":
+        message = f"`{name}` returned something that is not plain data: {first_line}"
+    elif kind == "not_loaded":
+        message = f"not graded: your submission could not be loaded ({first_line})"
+    elif kind in ("budget", "restarts"):
+        status, message = TIMEOUT, f"not graded: {first_line or 'the submission used up its time budget'}"
+    else:  # "protocol" and anything new
+        message = f"the grader could not read the answer of `{name}` ({kind}: {first_line})"
+    return CaseResult(case.label, 0.0, status, message, detail, weight=case.weight, seconds=reply.seconds)
+
+
+# --------------------------------------------------------------------------
+# Identity of a submission
+# --------------------------------------------------------------------------
+
+
+def submission_id_for(path: Path) -> str:
+    """``alice.py`` → ``alice``; a folder ``bob/`` → ``bob``."""
+    return path.name if path.is_dir() else path.stem
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over the submission's files (names and bytes, in sorted order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if not file.exists():
+            continue
+        name = file.relative_to(path) if path.is_dir() else Path(file.name)
+        digest.update(str(name).encode() + b"\0")
+        digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,95 @@
+"""Readable text: tables for the terminal and a per-submission report."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from typing import Sequence
+
+from grader.results import PASSED, SubmissionResult
+
+STATUS_MARK = {
+    "passed": "PASS",
+    "partial": "PART",
+    "failed": "FAIL",
+    "not implemented": "TODO",
+    "error": "ERR ",
+    "timeout": "TIME",
+}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, align: str | None = None,
+          max_width: int | None = None) -> str:
+    """A plain-text table. ``align`` has one letter per column, "l" or "r".
+
+    The last column is truncated so that the table fits ``max_width``.
+    """
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    if max_width:
+        fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
+        widths[-1] = max(10, min(widths[-1], max_width - fixed))
+    align = align or "l" * len(headers)
+
+    def line(row):
+        parts = []
+        for i, value in enumerate(row):
+            if len(value) > widths[i]:
+                value = value[: widths[i] - 1] + "…"
+            parts.append(value.rjust(widths[i]) if align[i] == "r" else value.ljust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return " ".join(str(value).split())  # one line per cell
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((110, 24)).columns
+
+
+def question_table(result: SubmissionResult, view: str = "student", width: int | None = None) -> str:
+    rows = []
+    for q in result.questions:
+        hint = "" if q.status == PASSED else _first_message(q, view)
+        rows.append([STATUS_MARK.get(q.status, q.status), q.name, f"{q.score:g}/{q.points:g}",
+                     "public" if q.public else "hidden", hint])
+    return table(["", "question", "points", "", "what to look at"], rows, align="llrll",
+                 max_width=width or terminal_width())
+
+
+def _first_message(question, view: str) -> str:
+    for case in question.cases:
+        if case.status != PASSED:
+            return case.message
+    return ""
+
+
+def text_report(result: SubmissionResult, view: str = "student") -> str:
+    """The whole report: header, question table, then every failing case in full."""
+    header = (f"{result.assignment} / {result.submission}: {result.score:g} of {result.max_score:g} points"
+              + (f" (variant {result.variant})" if result.variant else ""))
+    lines = [header, "=" * len(header), ""]
+    if not result.load.ok:
+        lines += [f"Your submission could not be loaded: {result.load.error}", ""]
+    failed_cells = [c for c in result.load.cells if not c["ok"]]
+    for cell in failed_cells:
+        lines.append(f"Notebook cell {cell['index']} raised: {cell['error']}")
+    if failed_cells:
+        lines.append("")
+    lines += [question_table(result, view, width=120), ""]
+    for q in result.questions:
+        if q.status == PASSED:
+            continue
+        lines.append(f"{q.name} ({q.score:g}/{q.points:g}, {q.status})")
+        lines.append(textwrap.indent(q.message(view), "  "))
+        lines.append("")
+    if result.grader_error and view == "instructor":
+        lines += ["Grader error (not the student's fault):", result.grader_error, ""]
+    lines.append(f"Graded in {result.seconds:.2f} s. Isolation: {result.isolation}.")
+    return "\n".join(lines) + "\n"
