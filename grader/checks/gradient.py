@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._coerce import as_numeric_array, as_real_number, describe_value, fmt_num
+from ._coerce import as_numeric_array, as_real_number, describe_value
 from .arrays import ArrayClose
 from .base import Check, CheckResult, ExpectedValueError
 
