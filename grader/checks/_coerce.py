@@ -107,7 +107,8 @@ def as_real_number(value: Any, _depth: int = 0) -> tuple[int | float | None, str
     Accepted: int, float, numpy integer/float scalars, numeric arrays holding
     exactly one value, lists/tuples holding exactly one number (nested
     singletons too). Refused with a reason: None, bool, str (even "0.2984"),
-    complex, containers of several values, anything else.
+    complex, containers of several values, anything else. An int beyond the
+    float range comes back as +-inf, so callers may use float()/math.isfinite.
     """
     if _depth > 32:
         return None, "a value nested too deeply"
@@ -123,7 +124,10 @@ def as_real_number(value: Any, _depth: int = 0) -> tuple[int | float | None, str
             )
         return None, f"the string {short(repr(value))}, not a number"
     if isinstance(value, (int, np.integer)):
-        return int(value), None
+        n = int(value)
+        if abs(n) > 10**300:  # beyond float range: treat as an overflow, as float() callers expect
+            return (math.inf if n > 0 else -math.inf), None
+        return n, None
     if isinstance(value, (float, np.floating)):
         return float(value), None
     if isinstance(value, (complex, np.complexfloating)):
