@@ -10,8 +10,10 @@ docs in each module for the exact rules.
 from .arrays import ArrayClose
 from .base import Check, CheckResult, ExpectedValueError, check_from_spec, registered_kinds
 from .exact import Exact, OneOf
+from .form import Form
 from .gradient import Gradient
 from .model import Accuracy
+from .network import ReluNetworkOutputs
 from .numeric import Number
 from .symbolic import Expression
 
@@ -26,6 +28,8 @@ __all__ = [
     "Accuracy",
     "Exact",
     "OneOf",
+    "Form",
+    "ReluNetworkOutputs",
     "check_from_spec",
     "registered_kinds",
 ]

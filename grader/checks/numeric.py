@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from ._coerce import as_real_number, fmt_num
+import numpy as np
+
+from ._coerce import as_numeric_array, as_real_number, fmt_index, fmt_num, fmt_shape
 from .base import Check, CheckResult, ExpectedValueError
 
 __all__ = ["Number"]
@@ -177,6 +179,32 @@ class Number(Check):
         return [_quantize(d, q, ROUND_HALF_UP), _quantize(d, q, ROUND_HALF_EVEN)]
 
     def _check(self, got: Any, expected: Any) -> CheckResult:
+        if isinstance(expected, (list, tuple, np.ndarray)) and np.ndim(expected) >= 1:
+            return self._check_each(got, np.asarray(expected))
+        return self._check_scalar(got, expected)
+
+    def _check_each(self, got: Any, expected: np.ndarray) -> CheckResult:
+        """Several numbers (e.g. [z1, z2]): the same rule for each, all must pass."""
+        if expected.dtype.kind not in "iuf" or expected.size == 0:
+            raise ExpectedValueError(f"Number: the expected values are not real numbers (dtype {expected.dtype})")
+        g, why = as_numeric_array(got)
+        if why is not None:
+            return CheckResult(0.0, f"expected {expected.size} numbers of shape {fmt_shape(expected.shape)}, "
+                                    f"but your answer is {why}")
+        if g.shape != expected.shape:
+            return CheckResult(0.0, f"expected {expected.size} numbers of shape {fmt_shape(expected.shape)}, "
+                                    f"but your answer has shape {fmt_shape(g.shape)}")
+        results = [self._check_scalar(gi, ei) for gi, ei in zip(g.reshape(-1).tolist(), expected.reshape(-1).tolist())]
+        wrong = [(i, r) for i, r in enumerate(results) if not r.passed]
+        details = "\n".join(f"[{i}] {r.detail}" for i, r in enumerate(results))
+        if not wrong:
+            return CheckResult(1.0, f"correct ({self.describe()}, each of {len(results)} values)", detail=details)
+        index = np.unravel_index(wrong[0][0], expected.shape)
+        return CheckResult(0.0, f"{len(wrong)} of {len(results)} values are wrong; at {fmt_index(index)}: "
+                                f"{wrong[0][1].message}", detail=details,
+                           data={"wrong": [i for i, _ in wrong]})
+
+    def _check_scalar(self, got: Any, expected: Any) -> CheckResult:
         e = self._expected(expected)
         g, why = as_real_number(got)
         if why is not None:

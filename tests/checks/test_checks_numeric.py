@@ -208,7 +208,19 @@ def test_bad_expected_raises_expected_value_error():
     with pytest.raises(ExpectedValueError):
         Number().check(0.3, "0.3")
     with pytest.raises(ExpectedValueError):
-        Number().check(0.3, [1.0, 2.0])
+        Number().check(0.3, [1.0, "2.0"])
+
+
+def test_several_numbers_each_to_four_decimals():
+    expected = np.array([0.59326999, 0.59688438])
+    assert Number(decimals=4).check([0.5932, 0.5969], expected).passed  # truncated, rounded
+    wrong = Number(decimals=4).check([0.5932, 0.5979], expected)
+    assert not wrong.passed and "1 of 2 values are wrong; at [1]" in wrong.message
+    assert "0.5968" not in wrong.message and "0.5969" not in wrong.message  # safe for hidden questions
+    shape = Number(decimals=4).check([0.5932], expected)
+    assert not shape.passed and "shape (2,)" in shape.message and "shape (1,)" in shape.message
+    assert not Number(decimals=4).check(0.5932, expected).passed
+    assert not Number(decimals=4).check(None, expected).passed
 
 
 def test_describe():
