@@ -222,7 +222,8 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
 
     xp = _pad_image(x, pads)
     cols = _im2col(xp, kh, kw, stride)
-    out = cols @ w.reshape(kh * kw * c_in, c_out) + b
+    out = cols @ w.reshape(kh * kw * c_in, c_out)
+    out += b
     cache = _ConvCache(x.shape, xp.shape, pads, stride, out_shape, w, cols)
     return out.reshape(out_shape), cache
 
@@ -248,7 +249,9 @@ def conv2d_backward(dout, cache):
     require_shape(func, "dout", dout, out_shape, "(N, H_out, W_out, C_out)")
     dout_rows = dout.reshape(-1, c_out)
 
-    db = dout_rows.sum(axis=0)
+    # einsum sums the rows in one pass; ndarray.sum(axis=0) of this tall,
+    # narrow matrix is a few times slower.
+    db = np.einsum("ro->o", dout_rows)
     dw = (cols.T @ dout_rows).reshape(w.shape)
 
     # col2im. Output pixel (i, j) read xp[i*s + p, j*s + q] through w[p, q],
