@@ -408,6 +408,9 @@ class SandboxSession:
             "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
             "NUMEXPR_NUM_THREADS": threads, "VECLIB_MAXIMUM_THREADS": threads, "BLIS_NUM_THREADS": threads,
             "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
+            # RLIMIT_AS counts address space: glibc reserves 64 MiB per thread arena, which makes
+            # TensorFlow's thread pools fail at 2 GiB; two arenas cost nothing measurable here.
+            "MALLOC_ARENA_MAX": "2",
         }
         if os.environ.get("KERAS_BACKEND"):
             env["KERAS_BACKEND"] = os.environ["KERAS_BACKEND"]

@@ -1,0 +1,89 @@
+"""Uid slots, parallel sessions and the choice of isolation mode."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import FAST, leftover_processes, write_py
+from grader.sandbox import Call, SandboxSession, isolation
+from grader.sandbox.isolation import SandboxError, SandboxUnavailable
+
+WORK = """
+import os, time
+def work(x):
+    time.sleep(0.3)
+    return x * 2, os.getuid()
+"""
+
+
+def test_two_sessions_in_parallel_threads_get_different_uids(tmp_path, bwrap):
+    path = write_py(tmp_path, WORK)
+    results: dict = {}
+    errors: list = []
+
+    def run(k: int) -> None:
+        try:
+            with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+                value, uid = s.call([Call("work", args=[np.full(3, float(k))])])[0].value
+                results[k] = (value.tolist(), uid, s.uid)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert results[1][0] == [2.0] * 3 and results[2][0] == [4.0] * 3
+    uids = {results[1][1], results[2][1]}
+    assert len(uids) == 2 and all(uid >= isolation.uid_base() for uid in uids)
+    assert results[1][1] == results[1][2] and results[2][1] == results[2][2]
+    for uid in uids:
+        assert leftover_processes(uid) == []
+
+
+def test_an_explicit_slot_is_exclusive_and_freed_on_close(tmp_path, bwrap):
+    path = write_py(tmp_path, WORK)
+    with SandboxSession(path, limits=FAST, mode=bwrap, slot=5) as s:
+        assert s.uid == isolation.uid_base() + 5
+        with pytest.raises(SandboxError, match="in use"):
+            SandboxSession(path, limits=FAST, mode=bwrap, slot=5)
+        with SandboxSession(path, limits=FAST, mode=bwrap) as other:
+            assert other.uid != s.uid
+    with SandboxSession(path, limits=FAST, mode=bwrap, slot=5) as s:
+        assert s.call([Call("work", args=[1])])[0].value == [2, isolation.uid_base() + 5]
+
+
+def test_uid_base_comes_from_the_environment(tmp_path, bwrap, monkeypatch):
+    monkeypatch.setenv("DLGRADE_SANDBOX_UID_BASE", "62000")
+    path = write_py(tmp_path, WORK)
+    with SandboxSession(path, limits=FAST, mode=bwrap, slot=1) as s:
+        assert s.uid == 62001 and s.call([Call("work", args=[1])])[0].value[1] == 62001
+
+
+def test_environment_chooses_the_mode(tmp_path, monkeypatch, bwrap):
+    path = write_py(tmp_path, WORK)
+    monkeypatch.setenv("DLGRADE_SANDBOX", "none")
+    with SandboxSession(path, limits=FAST) as s:
+        assert s.mode == "none" and s.uid is None
+        assert s.isolation == "rlimits and timeout only (disabled by DLGRADE_SANDBOX=none)"
+    monkeypatch.setenv("DLGRADE_SANDBOX", "bwrap")
+    with SandboxSession(path, limits=FAST) as s:
+        assert s.mode == "bwrap" and s.isolation.startswith("bubblewrap (pid/net/ipc/uts/mount namespaces), uid ")
+    monkeypatch.setenv("DLGRADE_SANDBOX", "sometimes")
+    with pytest.raises(ValueError, match="auto, bwrap or none"):
+        SandboxSession(path, limits=FAST)
+
+
+def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypatch):
+    path = write_py(tmp_path, WORK)
+    monkeypatch.setattr(isolation, "_probe", lambda: (False, "bubblewrap not found"))
+    with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
+        SandboxSession(path, limits=FAST, mode="bwrap")
+    with SandboxSession(path, limits=FAST, mode="auto") as s:
+        assert s.isolation == "rlimits and timeout only (bubblewrap not found)"
+        assert s.call([Call("work", args=[3])])[0].value[0] == 6
