@@ -462,13 +462,13 @@ class Gradebook:
                 .order_by(S.overrides.c.id)).all()
             for o in overrides:
                 target = f"question {o.question}" if o.question else "the whole assignment"
-                entries.append((o.created_at, 3, HistoryEntry(
+                entries.append((o.created_at, 4, HistoryEntry(
                     o.created_at, "override", f"override #{o.id}: {target} set to {o.score:g} by {o.created_by}: "
                                               f"{o.reason}" + ("" if o.active else " [inactive]"),
                     question=o.question, score=o.score, by=o.created_by, reason=o.reason,
                     current=bool(o.active), id=o.id)))
                 if o.deactivated_at is not None:
-                    entries.append((o.deactivated_at, 4, HistoryEntry(
+                    entries.append((o.deactivated_at, 3, HistoryEntry(
                         o.deactivated_at, "override deactivated",
                         f"override #{o.id} deactivated by {o.deactivated_by}: {o.deactivation_reason}",
                         question=o.question, by=o.deactivated_by, reason=o.deactivation_reason, id=o.id)))
@@ -499,8 +499,9 @@ class Gradebook:
             start = policy or Policy()
             inserted = conn.execute(self._dialect_insert(conn, S.assignments).values(
                 name=name, title=title or name, max_score=float(max_score or 0.0), kind=start.kind,
-                policy=start.to_dict(), created_at=now, updated_at=now).on_conflict_do_nothing()).rowcount
-            if inserted:
+                policy=start.to_dict(), created_at=now, updated_at=now).on_conflict_do_nothing()
+                .returning(S.assignments.c.name)).first()
+            if inserted is not None:   # (rowcount is not reliable for ON CONFLICT on every driver)
                 conn.execute(sa.insert(S.policy_history).values(assignment=name, policy=start.to_dict(), set_at=now))
                 return False
             row = conn.execute(sa.select(S.assignments).where(S.assignments.c.name == name)).first()
@@ -525,9 +526,9 @@ class Gradebook:
         conn.execute(sa.select(S.students.c.id).where(S.students.c.id == student_id).with_for_update())
 
     def _insert_start(self, conn, assignment, student_id, started_at) -> bool:
-        return bool(conn.execute(self._dialect_insert(conn, S.starts).values(
+        return conn.execute(self._dialect_insert(conn, S.starts).values(
             assignment=assignment, student=student_id, started_at=started_at, recorded_at=utcnow())
-            .on_conflict_do_nothing()).rowcount)
+            .on_conflict_do_nothing().returning(S.starts.c.student)).first() is not None
 
     def _require_assignment(self, conn, assignment: str):
         row = conn.execute(sa.select(S.assignments).where(S.assignments.c.name == assignment)).first()
@@ -541,8 +542,8 @@ class Gradebook:
         if conn.execute(sa.select(S.students.c.id).where(S.students.c.id == student_id)).first() is None:
             import difflib
 
-            known = list(conn.execute(sa.select(S.students.c.id)).scalars())
-            close = difflib.get_close_matches(student_id, known, n=3)
+            known = {k.lower(): k for k in conn.execute(sa.select(S.students.c.id)).scalars()}
+            close = [known[k] for k in difflib.get_close_matches(student_id.lower(), list(known), n=3)]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"no student {student_id!r} in the gradebook{hint}; add them to the roster "
                              f"first, or allow a new student (create_student=True, --new-student)")
