@@ -57,7 +57,7 @@ def question_table(result: SubmissionResult, view: str = "student", width: int |
     rows = []
     for q in result.questions:
         hint = "" if q.status == PASSED else _first_message(q, view)
-        rows.append([STATUS_MARK.get(q.status, q.status), q.name, f"{q.score:g}/{q.points:g}",
+        rows.append([STATUS_MARK.get(q.status, q.status), q.name, f"{q.score:.3g}/{q.points:g}",
                      "public" if q.public else "hidden", hint])
     return table(["", "question", "points", "", "what to look at"], rows, align="llrll",
                  max_width=width or terminal_width())
@@ -86,7 +86,7 @@ def text_report(result: SubmissionResult, view: str = "student") -> str:
     for q in result.questions:
         if q.status == PASSED:
             continue
-        lines.append(f"{q.name} ({q.score:g}/{q.points:g}, {q.status})")
+        lines.append(f"{q.name} ({q.score:.3g}/{q.points:g}, {q.status})")
         lines.append(textwrap.indent(q.message(view), "  "))
         lines.append("")
     if result.grader_error and view == "instructor":

@@ -162,6 +162,10 @@ def assemble(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
     if not reply.ok:
         return None, failure_from_reply(case, reply, case.target)
     value = reply.value
+    if value is None and case.request["kind"] == "get":
+        # The template's stubs are `NAME = None  # TODO: your answer`.
+        return None, CaseResult(case.label, 0.0, NOT_IMPLEMENTED,
+                                f"`{case.target}` is not answered yet (it is None)", weight=case.weight)
     if case.assemble.startswith("field:"):
         key = case.assemble.split(":", 1)[1]
         if not isinstance(value, dict) or key not in value:
@@ -215,11 +219,13 @@ def _describe(value: Any) -> str:
 def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
     """A student-facing explanation of a request that did not produce a value."""
     error = (reply.error or "").strip()
-    first_line = error.splitlines()[0] if error else ""
+    first_line = exception_summary(error)
     kind = reply.kind
     status, detail = ERROR, ""
     if kind == "exception" and first_line.startswith("NotImplementedError"):
-        status, message = NOT_IMPLEMENTED, f"`{name}` is not implemented yet (it raises NotImplementedError)"
+        hint = first_line.partition(":")[2].strip()
+        hint = hint[len(name) + 1:].strip() if hint.startswith(f"{name}:") else hint
+        status, message = NOT_IMPLEMENTED, f"`{name}` is not implemented yet" + (f" (hint: {hint})" if hint else "")
     elif kind == "exception":
         message, detail = f"`{name}` raised {first_line}", error
     elif kind == "missing":
@@ -239,6 +245,14 @@ def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
     else:  # "protocol" and anything new
         message = f"the grader could not read the answer of `{name}` ({kind}: {first_line})"
     return CaseResult(case.label, 0.0, status, message, detail, weight=case.weight, seconds=reply.seconds)
+
+
+def exception_summary(error: str) -> str:
+    """``"ValueError: bad shape"`` out of an error text that may start with a traceback."""
+    lines = error.splitlines()
+    if lines and lines[0].startswith("Traceback"):
+        lines = [l for l in lines[1:] if not l.startswith("  ") and l.strip() != "..."]
+    return lines[0].strip() if lines else ""
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""Every assignment, graded through the real command line.
+
+- the reference solution scores full marks and every example submission gets
+  exactly the score declared in its examples.toml;
+- the committed student templates are up to date with the masters;
+- an untouched template reports every public question as not implemented;
+- a template filled in with the solution by a script scores full marks, so the
+  template and the grader agree on every name;
+- `dlgrade check` needs no answer key.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fill_template import fill
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/master.py"))
+TOLERANCE = 1e-3  # scores in examples.toml are written to 6 significant figures
+
+
+def dlgrade(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 600):
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def module_of(assignment: str) -> str:
+    return next((ROOT / "student_template" / assignment).glob("*.py")).stem
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded_examples(request, tmp_path_factory):
+    """Grade every example of one assignment in one `dlgrade grade` run."""
+    assignment = request.param
+    out = tmp_path_factory.mktemp(f"graded-{assignment}")
+    run = dlgrade("grade", assignment, str(ROOT / "assignments" / assignment / "examples"),
+                  "--out", str(out), "--jobs", "2", "--no-progress")
+    assert run.returncode == 0, run.stdout + run.stderr
+    with (out / "summary.csv").open() as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    declared = tomllib.loads((ROOT / "assignments" / assignment / "examples" / "examples.toml").read_text())
+    return assignment, out, rows, declared["example"]
+
+
+def test_reference_scores_full_marks(graded_examples):
+    assignment, out, rows, _ = graded_examples
+    row = rows["reference"]
+    assert float(row["score"]) == float(row["max"]), (out / "reference" / "report.txt").read_text()
+    results = json.loads((out / "reference" / "results.json").read_text())
+    assert all(t["status"] == "passed" for t in results["tests"])
+
+
+def test_every_example_gets_its_declared_score(graded_examples):
+    assignment, out, rows, examples = graded_examples
+    assert {e["name"] for e in examples} == set(rows), "every example is graded, and only those"
+    wrong = []
+    for example in examples:
+        got = float(rows[example["name"]]["score"])
+        if abs(got - example["score"]) > TOLERANCE:
+            wrong.append(f"{example['name']}: declared {example['score']}, graded {got}\n"
+                         + (out / example["name"] / "report.txt").read_text())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_templates_are_up_to_date():
+    run = dlgrade("generate", "--check")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("suffix", [".py", ".ipynb"])
+def test_untouched_template_reports_not_implemented(assignment, suffix, tmp_path):
+    template = ROOT / "student_template" / assignment
+    run = dlgrade("check", str(template / f"{module_of(assignment)}{suffix}"), cwd=template)
+    assert run.returncode == 1, run.stdout + run.stderr
+    rows = [line for line in run.stdout.splitlines() if re.match(r"^\S+\s+\w+\s+[\d.]+/[\d.]+\s+public", line)]
+    assert rows, run.stdout
+    assert all(line.startswith("TODO") for line in rows), run.stdout
+    assert "not implemented yet" in run.stdout or "not answered yet" in run.stdout
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_template_filled_with_solution_scores_full_marks(assignment, tmp_path):
+    from grader.generate.markers import solution_source
+
+    template = ROOT / "student_template" / assignment
+    module = module_of(assignment)
+    solution = solution_source((ROOT / "assignments" / assignment / "master.py").read_text())
+    filled = tmp_path / f"{module}.py"
+    filled.write_text(fill((template / f"{module}.py").read_text(), solution))
+    run = dlgrade("check", str(filled), "--checks", str(template / "checks" / "public.json"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = tmp_path / "graded"
+    run = dlgrade("grade", assignment, str(filled), "--out", str(out), "--no-progress")
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads((out / module / "results.json").read_text())
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]), (out / module / "report.txt").read_text()
+
+
+def test_check_needs_no_answer_key(tmp_path):
+    """The student side grades from the template's data: `reference` may be absent."""
+    assignment = ASSIGNMENTS[0]
+    template = ROOT / "student_template" / assignment
+    blocker = tmp_path / "reference.py"
+    blocker.write_text("raise ImportError('the answer key is not available to students')\n")
+    code = ("import sys; sys.path.insert(0, %r); from grader.cli import main; "
+            "sys.exit(main(['check', %r]))" % (str(tmp_path), str(template / f"{module_of(assignment)}.py")))
+    run = subprocess.run([sys.executable, "-c", code], cwd=template, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr  # runs, and reports the stubs
+    assert "TODO" in run.stdout and "ImportError" not in run.stdout + run.stderr
