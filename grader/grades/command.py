@@ -141,14 +141,14 @@ def _revoke(gradebook, args) -> int:
 
 
 def _history(gradebook, args) -> int:
-    from grader.report import table, terminal_width
+    from grader.report import table
 
     entries = gradebook.history(args.student, args.assignment)
     if not entries:
         print(f"nothing recorded for {args.student} on {args.assignment}")
         return 0
     rows = [[e.when.strftime("%Y-%m-%d %H:%M:%S UTC"), e.kind, e.summary] for e in entries]
-    print(table(["when", "event", "what"], rows, max_width=terminal_width()))
+    print(table(["when", "event", "what"], rows))   # never truncated: reasons matter here
     return 0
 
 
