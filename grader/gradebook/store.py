@@ -107,6 +107,9 @@ class Gradebook:
     def __init__(self, engine: sa.engine.Engine):
         self.engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        # Reads see one snapshot (SQLite's read transactions always do).
+        self._reader = (engine.execution_options(isolation_level="REPEATABLE READ")
+                        if engine.dialect.name == "postgresql" else engine)
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -175,7 +178,7 @@ class Gradebook:
         raise AssertionError("unreachable")
 
     def _read(self):
-        return self.engine.begin()
+        return self._reader.begin()
 
     # -- assignments and students -----------------------------------------------------
     def add_assignment(self, name: str, *, title: str | None = None, max_score: float | None = None,
@@ -206,6 +209,7 @@ class Gradebook:
     def record_start(self, student_id: str, assignment: str, started_at: _dt.datetime) -> None:
         """Record when a student started a timed exam. The first recorded start is kept."""
         student_id = _text(student_id, "student_id")
+        assignment = _text(assignment, "assignment")
         require_aware(started_at, "started_at")
 
         def tx(conn):

@@ -74,9 +74,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.gradebook import Gradebook
+    import sqlalchemy as sa
 
-    with Gradebook.open(args.db, create=False) as gradebook:
+    from grader.gradebook import Gradebook
+    from grader.gradebook.engine import database_url
+
+    try:
+        gradebook = Gradebook.open(args.db, create=False)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        where = database_url(args.db).render_as_string(hide_password=True)
+        print(f"dlgrade grades: cannot open the gradebook {where}: {reason}", file=sys.stderr)
+        return 2
+    with gradebook:
         return args.grades_run(gradebook, args)
 
 
