@@ -106,7 +106,9 @@ def _show(gradebook, args) -> int:
             if args.student and s.student != args.student:
                 continue
             scores.append(s)
-            late = "" if s.late_status in ("", "on time") else f"{s.late_status} ({s.late_minutes:g} min)"
+            late = "" if s.late_status in ("", "on time") else s.late_status
+            if s.late_minutes:
+                late += f" ({s.late_minutes:g} min)"
             rows.append([s.student, s.assignment, number(s.score), number(s.max_score),
                          f"{s.attempt}/{s.attempts}" if s.attempt else f"-/{s.attempts}",
                          late, "; ".join(s.notes)])
