@@ -557,7 +557,12 @@ class SandboxSession:
         if error is not None and not isinstance(error, str):
             raise wire.WireError("a reply whose error is not a string")
         if kind == "ok":
-            value = wire.decode(message.get("value"), wire.load_arrays(blob, self.limits.reply_bytes))
+            try:
+                value = wire.decode(message.get("value"), wire.load_arrays(blob, self.limits.reply_bytes))
+            except wire.WireError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - nothing the child sends may crash the parent
+                raise wire.WireError(f"an undecodable reply ({type(exc).__name__})") from None
             return Reply(True, value, None, "ok", round(seconds, 6))
         if blob:
             raise wire.WireError("a failed reply carrying data")
@@ -625,9 +630,11 @@ class SandboxSession:
                 return
             state = self._state
             state.kill_child()
-            if state.session_dir:
+            if state.session_dir and hasattr(self, "_stderr_path"):
                 self._stdout_cache = self._read_capped(self._stdout_path, self.limits.file_bytes)
                 self._stderr_cache = self._read_capped(self._stderr_path, self.limits.file_bytes)
+            else:
+                self._stdout_cache = self._stderr_cache = ""
             self._closed = True
             self._finalizer()
 

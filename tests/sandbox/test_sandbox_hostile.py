@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -284,8 +285,11 @@ def test_repo_answer_key_and_other_submissions_are_invisible(tmp_path, bwrap):
     (other / "secret.py").write_text("ANSWER = 42\n")
     paths = [str(REPO / "reference" / "dense.py"), str(REPO / "reference"), str(REPO / "tests"),
              str(REPO / "assignments"), str(REPO / "grader"), str(REPO / "pyproject.toml"),
-             str(other / "secret.py"), "/root/.bashrc", "/work/shared", "/etc/shadow",
+             str(other / "secret.py"), "/root/.bashrc", "/etc/shadow",
              str(Path(__file__))]
+    paths += [str(p) for p in REPO.parent.iterdir() if p != REPO]  # what sits next to the checkout
+    finders = tuple(p.stem for entry in sys.path if "site-packages" in entry
+                    for p in Path(entry).glob("__editable__*finder.py"))
     path = write_py(tmp_path, f"""
         import os, sys
         def probe():
@@ -303,7 +307,7 @@ def test_repo_answer_key_and_other_submissions_are_invisible(tmp_path, bwrap):
         def imports():
             out = {{}}
             sys.path.insert(0, {str(REPO)!r})
-            for name in ("reference", "grader", "assignments", "tests", "__editable___dlgrade_0_1_0_finder"):
+            for name in ("reference", "grader", "assignments", "tests") + {finders!r}:
                 try:
                     module = __import__(name)
                     out[name] = "imported " + str(getattr(module, "__file__", None))

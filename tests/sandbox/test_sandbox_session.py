@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FAST, write_notebook, write_py
+from conftest import FAST, REPO, write_notebook, write_py
 from grader.sandbox import Call, Limits, LoadReport, Reply, SandboxSession, SlotRef, isolation_available
 from grader.sandbox.session import choose_main
 
@@ -327,3 +327,44 @@ def test_reply_dataclass_shape():
     reply = Reply(True, 1, None, "ok", 0.5)
     assert (reply.ok, reply.value, reply.error, reply.kind, reply.seconds) == (True, 1, None, "ok", 0.5)
     assert Reply.failure("timeout", "late").ok is False
+
+
+def test_child_environment_is_clean_and_deterministic(tmp_path, mode, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("DLGRADE_SECRET", "instructor-only")
+    path = write_py(tmp_path, """
+        import os, sys
+        def env():
+            return dict(os.environ)
+        def hashes():
+            return [hash("abc"), list({"x", "y", "z", "w"})]
+        def modules():
+            return sorted(m for m in sys.modules if m.split(".")[0] in ("grader", "reference", "tensorflow", "keras"))
+    """)
+    limits = FAST.replace(threads=2)
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        env, first, mods = [r.value for r in s.call([Call("env"), Call("hashes"), Call("modules")])]
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        second = s.call([Call("hashes")])[0].value
+    assert first == second                                   # PYTHONHASHSEED=0
+    assert "HTTP_PROXY" not in env and "DLGRADE_SECRET" not in env
+    assert env["OMP_NUM_THREADS"] == "2" == env["OPENBLAS_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"]
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "2" and env["LANG"] == "C.UTF-8"
+    assert env["KERAS_HOME"].endswith(".keras") and env["MPLCONFIGDIR"] == env["HOME"]
+    if mode == "bwrap":
+        assert env["HOME"] == "/tmp"
+    assert mods == []                                        # nothing heavy is imported for the student
+
+
+def test_sandbox_info_reports_the_isolation(tmp_path, bwrap):
+    path = write_py(tmp_path, "X = 1\n")
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        info = s.task("sandbox_info").value
+        assert info["uid"] == s.uid == info["euid"] and info["uid"] >= 1000 and info["groups"] == []
+        assert info["cwd"] == "/submission" and info["hostname"] == "sandbox"
+        assert info["pid"] < 10                                 # its own pid namespace
+        assert info["status"]["CapEff"] == "0000000000000000" and info["status"]["NoNewPrivs"] == "1"
+        assert info["rlimits"]["RLIMIT_AS"] == [FAST.memory_bytes] * 2
+        assert info["rlimits"]["RLIMIT_NPROC"] == [FAST.processes] * 2
+        assert info["rlimits"]["RLIMIT_FSIZE"] == [FAST.file_bytes] * 2
+        assert not any(p.startswith(str(REPO)) and "site-packages" not in p for p in info["path"][1:])

@@ -87,3 +87,72 @@ def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypa
     with SandboxSession(path, limits=FAST, mode="auto") as s:
         assert s.isolation == "rlimits and timeout only (bubblewrap not found)"
         assert s.call([Call("work", args=[3])])[0].value[0] == 6
+
+
+DRIVER = """
+import sys, time
+from grader.sandbox import Limits, SandboxSession
+s = SandboxSession(sys.argv[1], limits=Limits(request_seconds=30), mode=sys.argv[2])
+print(s.uid, flush=True)
+s.call  # keep the session open
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("which", ["bwrap", "none"])
+def test_the_child_dies_with_a_killed_grader(tmp_path, which, request):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if which == "bwrap":
+        request.getfixturevalue("bwrap")
+    path = write_py(tmp_path, "import os\nPID = os.getpid()\n")
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    grader = subprocess.Popen([sys.executable, str(driver), str(path), which], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        line = grader.stdout.readline().strip()
+        uid = None if line == "None" else int(line)
+        children = _descendants(grader.pid)
+        assert children, "the grader started no child"
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (any(_alive(p) for p in children) or leftover_processes(uid)):
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in children)
+        assert leftover_processes(uid) == []
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    import os
+
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == parent:
+                    found.append(int(entry))
+                    frontier.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -295,8 +295,20 @@ def _high_fd(fd: int) -> int:
     return new
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the process that started us ends (bubblewrap does this too)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):
+        pass
+
+
 def main(argv: list, load_sibling) -> int:
     global wire, loader, tasks
+    _die_with_parent()
     wire = load_sibling("wire")
     loader = load_sibling("loader")
     tasks = load_sibling("tasks")
