@@ -32,6 +32,7 @@ MAX_SUBMISSION_FILES = 2000
 MAX_SUBMISSION_BYTES = 1 << 30
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".hg", ".svn", ".venv", "venv", "node_modules"}
 MAX_ERROR_CHARS = 4000
+SESSION_PREFIX = "dlgrade-session-"
 _KILL_WAIT = 10.0
 
 
@@ -192,7 +193,8 @@ class SandboxSession:
         self.uid: int | None = None
         self._seccomp: bytes | None = None
         state = self._state
-        state.session_dir = tempfile.mkdtemp(prefix="dlgrade-session-")
+        _sweep_stale_session_dirs()
+        state.session_dir = tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-")
         self.workdir = os.path.join(state.session_dir, "files")
         os.mkdir(self.workdir, 0o755)
         os.chmod(self.workdir, 0o755)
@@ -652,6 +654,29 @@ class _Rejected(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def _sweep_stale_session_dirs() -> None:
+    """Remove the private directories of sessions whose grader process no longer exists."""
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(root.glob(SESSION_PREFIX + "*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(SESSION_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            try:
+                if entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.geteuid():
+                    shutil.rmtree(entry, ignore_errors=True)
+            except OSError:
+                pass
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def _int(value: Any) -> int | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,6 +128,12 @@ def test_the_child_dies_with_a_killed_grader(tmp_path, which, request):
             time.sleep(0.05)
         assert not any(_alive(p) for p in children)
         assert leftover_processes(uid) == []
+        # Its private directory is left behind (it was killed); the next session removes it.
+        stale = list(Path(tempfile.gettempdir()).glob(f"dlgrade-session-{grader.pid}-*"))
+        assert stale
+        with SandboxSession(path, limits=FAST, mode="none"):
+            pass
+        assert not any(p.exists() for p in stale)
     finally:
         if grader.poll() is None:
             grader.kill()
