@@ -26,6 +26,9 @@ def add_parser(subparsers) -> None:
     source.add_argument("--checks", type=Path, help=f"the public checks file (default: {PUBLIC_CHECKS} "
                         "beside the submission or in a folder above it)")
     source.add_argument("--assignment", help="instructors: compile the public checks from this assignment's master")
+    from grader.grade.command import add_limit_option
+
+    add_limit_option(p)
     p.set_defaults(run=run)
 
 
@@ -48,13 +51,13 @@ def load_public(args: argparse.Namespace) -> CompiledAssignment:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.grade.engine import grade_submission
+    from grader.grade.engine import grade_submission, parse_limit_options
 
     if not args.submission.exists():
         print(f"dlgrade check: no such file: {args.submission}", file=sys.stderr)
         return 2
     compiled = load_public(args)
-    result = grade_submission(compiled, args.submission)
+    result = grade_submission(compiled, args.submission, limit_overrides=parse_limit_options(args.limit))
     print(f"{compiled.title}: public checks of {args.submission}")
     print(question_table(result, view="student"))
     print()

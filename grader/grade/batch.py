@@ -71,7 +71,7 @@ def is_submission(path: Path, module: str) -> bool:
 
 
 def grade_many(jobs: list[GradeJob], *, workers: int = 1, on_result: Callable[[SubmissionResult], None] | None = None,
-               progress: bool = True) -> list[SubmissionResult]:
+               progress: bool = True, limit_overrides: dict | None = None) -> list[SubmissionResult]:
     """Grade ``jobs`` on ``workers`` threads; call ``on_result`` (in this thread) as each finishes.
 
     Returns the results in the order of ``jobs``.
@@ -80,7 +80,7 @@ def grade_many(jobs: list[GradeJob], *, workers: int = 1, on_result: Callable[[S
     bar = _progress_bar(len(jobs), progress)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="grade") as pool:
         futures = {pool.submit(grade_submission, job.compiled, job.submission,
-                               submission_id=job.submission_id): index
+                               submission_id=job.submission_id, limit_overrides=limit_overrides): index
                    for index, job in enumerate(jobs)}
         for future in as_completed(futures):
             index = futures[future]

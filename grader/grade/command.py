@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.authoring import load_assignment
 from grader.grade.batch import GradeJob, find_submissions, grade_many, summary_table, write_summary
+from grader.grade.engine import parse_limit_options
 
 
 def add_parser(subparsers) -> None:
@@ -21,7 +22,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="submissions graded in parallel (default: number of CPUs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_limit_option(p)
     p.set_defaults(run=run)
+
+
+def add_limit_option(parser) -> None:
+    parser.add_argument("--limit", action="append", metavar="NAME=VALUE",
+                        help="override a sandbox limit of the assignment, e.g. request_seconds=5 "
+                             "(names: see the README); repeatable")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     def write(result):
         result.write(args.out / result.submission)
 
-    results = grade_many(jobs, workers=args.jobs, on_result=write, progress=not args.no_progress)
+    results = grade_many(jobs, workers=args.jobs, on_result=write, progress=not args.no_progress,
+                         limit_overrides=parse_limit_options(args.limit))
     summary = write_summary(results, args.out)
     print(summary_table(results))
     print(f"\n{len(results)} submissions graded; results in {args.out}/<id>/results.json, summary in {summary}")

@@ -22,7 +22,7 @@ from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
 
 
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
-                     limits: Limits | None = None, slot: int | None = None) -> SubmissionResult:
+                     limit_overrides: dict | None = None, slot: int | None = None) -> SubmissionResult:
     """Grade ``submission`` (a .py, a .ipynb or a folder) against ``compiled``.
 
     Never raises for anything the submission does. A fault of the grader
@@ -44,7 +44,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
         variant=compiled.variant,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
-    limits = limits or limits_for(compiled)
+    limits = limits_for(compiled, limit_overrides)
     try:
         with SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot) as session:
             load = session.load_report
@@ -66,9 +66,26 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
     return result
 
 
-def limits_for(compiled: CompiledAssignment) -> Limits:
-    """The assignment's limits over the defaults."""
-    return Limits.from_dict({**Limits().to_dict(), **compiled.limits})
+def limits_for(compiled: CompiledAssignment, overrides: dict | None = None) -> Limits:
+    """The defaults, then the assignment's limits, then ``overrides`` (e.g. from the command line)."""
+    return Limits.from_dict({**Limits().to_dict(), **compiled.limits, **(overrides or {})})
+
+
+def parse_limit_options(options: list[str] | None) -> dict:
+    """``["request_seconds=5", "memory_bytes=4e9"]`` → ``{"request_seconds": 5.0, ...}``."""
+    fields = Limits().to_dict()
+    overrides = {}
+    for option in options or []:
+        name, sep, value = option.partition("=")
+        name = name.strip()
+        if not sep or name not in fields:
+            raise ValueError(f"--limit takes NAME=VALUE with NAME one of {', '.join(fields)}; got {option!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"--limit {name}: {value!r} is not a number") from None
+        overrides[name] = int(number) if isinstance(fields[name], int) else number
+    return overrides
 
 
 def grade_question(session: SandboxSession, question: CompiledQuestion,
