@@ -34,27 +34,54 @@ def _safe_str(value, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _headline(exc: BaseException, prefix: str) -> str:
+    """``TypeError: message`` on the first line (what a grader shows), details after it."""
+    try:
+        name = type(exc).__name__
+        name = name[:100] if isinstance(name, str) else "Exception"
+    except BaseException:  # noqa: BLE001
+        name = "Exception"
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({_safe_str(exc.code)}) was called"
+    if isinstance(exc, SyntaxError):
+        filename = exc.filename or ""
+        filename = filename[len(prefix):] if filename.startswith(prefix) else filename
+        where = f" ({filename}, line {exc.lineno})" if exc.lineno else ""
+        head = f"{name}: {exc.msg}{where}"
+        text = (exc.text or "").rstrip("\n")
+        if text.strip():
+            head += "\n    " + text.strip()[:200]
+            if exc.offset and exc.offset > 0:
+                indent = len(text) - len(text.lstrip())
+                head += "\n    " + " " * max(0, min(exc.offset - 1 - indent, 200)) + "^"
+        return head
+    try:
+        message = str(exc)
+        message = message if isinstance(message, str) else "<exception str() failed>"
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        message = "<exception str() failed>"
+    head = f"{name}: {message}" if message else name
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        head += "".join("\n" + n[:500] for n in notes[:5] if isinstance(n, str))
+    return head
+
+
 def describe_exception(exc: BaseException, workdir: str, *, library_frames: bool = False) -> str:
-    """``TypeError: message`` plus the last frames of the student's code.
+    """``TypeError: message``, then the last frames of the student's code.
 
     Frames of the child runtime and of libraries are left out, unless the
     student's code has no frame at all and ``library_frames`` is set (then the
     last few frames say where a library call failed).
     """
-    try:
-        if isinstance(exc, SystemExit):
-            head = f"SystemExit: sys.exit({_safe_str(exc.code)}) was called"
-        else:
-            head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    except BaseException:  # noqa: BLE001
-        head = f"{type(exc).__name__}: <the exception could not be printed>"
+    prefix = workdir.rstrip("/") + "/"
+    head = _headline(exc, prefix)
     if len(head) > MAX_ERROR_CHARS // 2:
         head = head[: MAX_ERROR_CHARS // 2] + " ... (truncated)"
     try:
         frames = traceback.extract_tb(exc.__traceback__)
     except BaseException:  # noqa: BLE001
         frames = []
-    prefix = workdir.rstrip("/") + "/"
     mine = [f for f in frames if f.filename.startswith(prefix) or f.filename.startswith("<cell ")]
     shown = mine[-MAX_FRAMES:]
     if not shown and library_frames:
@@ -62,15 +89,15 @@ def describe_exception(exc: BaseException, workdir: str, *, library_frames: bool
         shown = [f for f in frames if not f.filename.startswith(runtime)][-3:]
     if not shown:
         return head
-    lines = ["Traceback (most recent call last, your code only):" if mine else "Traceback (most recent call last):"]
+    lines = [head, "Traceback (most recent call last, your code only):" if mine else "Traceback (most recent call last):"]
     for frame in shown:
         name = frame.filename[len(prefix):] if frame.filename.startswith(prefix) else frame.filename
         lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()[:200]}")
-    text = "\n".join(lines) + "\n" + head
+    text = "\n".join(lines)
     if len(text) > MAX_ERROR_CHARS:
-        text = "...\n" + text[-MAX_ERROR_CHARS:]
+        text = text[:MAX_ERROR_CHARS] + "\n..."
     return text
 
 
@@ -133,10 +160,10 @@ def load_py(path: str, module_name: str, workdir: str, guard) -> tuple[types.Mod
     try:
         guard(spec.loader.exec_module, module)
     except BaseException as exc:  # noqa: BLE001 - everything the student raises is reported
+        error = describe_exception(exc, workdir)
         if isinstance(exc, SystemExit):
-            error = describe_exception(exc, workdir) + " while importing the submission"
-        else:
-            error = describe_exception(exc, workdir)
+            first, _, rest = error.partition("\n")
+            error = first + " while importing the submission" + ("\n" + rest if rest else "")
         return module, {"ok": False, "kind": "exception", "error": error, "cells": []}
     return module, {"ok": True, "kind": "ok", "error": None, "cells": []}
 

@@ -233,6 +233,9 @@ class Runtime:
         return value
 
     def run_call(self, call: dict):
+        keep, pick = call.get("keep"), call.get("pick")
+        if keep is not None:
+            self.slots.pop(keep, None)  # a failed call must not leave an older value behind
         try:
             target = self.resolve_callable(call.get("fn"))
             args = self._resolve_args(call.get("args") or [])
@@ -243,7 +246,6 @@ class Runtime:
             result = self.guard(target, *args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - the student's exception, SystemExit included
             return "exception", None, loader.describe_exception(exc, self.workdir)
-        keep, pick = call.get("keep"), call.get("pick")
         if keep is not None:
             self.slots[keep] = result
         if pick is not None:
