@@ -1,0 +1,238 @@
+"""Assignment 02: softmax, cross-entropy and derivations (seeds 001, 002, 003).
+
+Every expected value below is computed by ``reference/``: numbers by its
+losses and lecture examples, expressions by sympy differentiating the forward
+definitions in ``reference.derivations``. Inputs are drawn from each
+question's seeded generator ``q.rng``.
+"""
+
+import numpy as np
+
+from grader.authoring import Assignment
+from grader.checks import ArrayClose, Form, Number
+from reference import lectures
+from reference.derivations import LOGISTIC_BACKWARD_ORDER, get_derivation
+from reference.losses import binary_cross_entropy, one_hot, softmax, softmax_cross_entropy
+
+assignment = Assignment("02_softmax", title="Softmax, cross-entropy and derivations", module="softmax",
+                        limits={"wall_seconds": 60, "memory_bytes": 2 * 2**30})
+
+VALUES = ArrayClose(rtol=1e-9, atol=1e-12)   # elementwise float64 functions
+LOSS = Number(rtol=1e-9, atol=1e-12)         # a loss returned as one float
+
+# Error signals of the logistic backward pass that are identically 1 (L_reg_bar,
+# L_bar): an answer may keep them as factors. They are evaluated at 1.
+UNIT_BARS = tuple(bar for bar in LOGISTIC_BACKWARD_ORDER
+                  if get_derivation(f"logistic_least_squares.{bar}").local == 1)
+ONE = (1.0 - 1e-12, 1.0 + 1e-12)
+
+
+def labels(q, n, k):
+    """Integer labels (N,) drawn so that they are not all the same class."""
+    y = q.rng.integers(0, k, size=n)
+    if n > 1 and np.all(y == y[0]):
+        y[-1] = (y[0] + 1) % k
+    return y
+
+
+def probabilities(q, shape):
+    """Values in (0.05, 0.95): a +- h stays a probability for finite differences."""
+    return q.rng.uniform(0.05, 0.95, size=shape)
+
+
+def backward_step(q, name, bar):
+    """The step ``bar`` of seed 001's backward pass, in the lecture's local notation.
+
+    The expected expression is ``Derivation.local``; the answer may use the
+    names it is written in (and the bars equal to 1), nothing else, since the
+    expression check compares names as independent symbols.
+    """
+    d = get_derivation(f"logistic_least_squares.{bar}")
+    used = {str(s) for s in d.local.free_symbols}
+    ones = tuple(b for b in UNIT_BARS if b in d.symbols)
+    symbols = tuple(s for s in d.symbols if s in used) + ones
+    q.expression(name, expected=d.local, symbols=symbols, target=bar,
+                 domains={b: ONE for b in ones})
+
+
+# -- public: the API is there, answers are filled in ---------------------------
+
+@assignment.question(points=1, public=True)
+def softmax_basics(q):
+    """softmax of a small (2, 3) array"""
+    z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    q.call("softmax", z, expected=softmax(z), check=VALUES)
+
+
+@assignment.question(points=1, public=True)
+def cross_entropy_returns_pair(q):
+    """softmax_cross_entropy returns (loss, dlogits) with dlogits of shape (N, K), for integer labels"""
+    logits, y = q.rng.normal(size=(3, 4)), labels(q, 3, 4)
+    q.call("softmax_cross_entropy", logits, y, pick=0, expected=None, check=Form(),
+           label="softmax_cross_entropy(3x4, 3) loss")
+    q.call("softmax_cross_entropy", logits, y, pick=1, expected=None, check=Form(shape=(3, 4)),
+           label="softmax_cross_entropy(3x4, 3) dlogits")
+
+
+@assignment.question(points=1, public=True)
+def bce_returns_pair(q):
+    """binary_cross_entropy returns (loss, da) with da shaped like a"""
+    a, y = probabilities(q, (4, 1)), q.rng.integers(0, 2, size=(4, 1)).astype(np.float64)
+    q.call("binary_cross_entropy", a, y, pick=0, expected=None, check=Form(),
+           label="binary_cross_entropy(4x1, 4x1) loss")
+    q.call("binary_cross_entropy", a, y, pick=1, expected=None, check=Form(shape=(4, 1)),
+           label="binary_cross_entropy(4x1, 4x1) da")
+
+
+@assignment.question(points=1, public=True)
+def gradient_answer_form(q):
+    """SOFTMAX_GRADIENT is filled in: a list of 5 numbers"""
+    q.answer("SOFTMAX_GRADIENT", expected=None, check=Form(shape=(5,)))
+
+
+@assignment.question(points=1, public=True)
+def worked_backward_step(q):
+    """Y_BAR, the step worked out in the instructions, reads as an expression"""
+    backward_step(q, "Y_BAR", "y_bar")
+
+
+# -- hidden: the functions ----------------------------------------------------
+
+@assignment.question(points=2)
+def softmax_stable(q):
+    """softmax does not overflow at logits of +-1000; rows sum to 1"""
+    offsets = np.array([[1000.0], [-1000.0], [0.0], [1000.0]])
+    cases = [np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -999.0], [1000.0, -1000.0, 0.0]]),
+             q.rng.normal(size=(4, 5)) * 3 + offsets]
+    for z in cases:
+        q.call("softmax", z, expected=softmax(z), check=VALUES)
+
+
+@assignment.question(points=1)
+def softmax_shapes(q):
+    """softmax on a batch of 1, on K = 2 classes, on a single vector (K,) and on spread-out logits"""
+    for shape, scale in (((1, 5), 3), ((3, 2), 3), ((5,), 3), ((4, 6), 50)):
+        z = q.rng.normal(size=shape) * scale
+        q.call("softmax", z, expected=softmax(z), check=VALUES)
+
+
+@assignment.question(points=3)
+def cross_entropy_gradient(q):
+    """softmax_cross_entropy with integer labels: the loss and dlogits, averaged over the batch"""
+    for n, k in ((4, 3), (1, 5), (6, 2)):
+        logits, y = q.rng.normal(size=(n, k)) * 2, labels(q, n, k)
+        q.loss_gradient("softmax_cross_entropy", logits, y, reference=softmax_cross_entropy,
+                        name="dlogits", label=f"softmax_cross_entropy on ({n}, {k}), integer labels")
+
+
+@assignment.question(points=2)
+def cross_entropy_label_forms(q):
+    """integer labels (N,) and the same labels one-hot (N, K) give the same loss and dlogits"""
+    n, k = 5, 4
+    logits, y = q.rng.normal(size=(n, k)) * 2, labels(q, n, k)
+    for form, target in (("integer labels", y), ("one-hot labels", one_hot(y, k))):
+        q.loss_gradient("softmax_cross_entropy", logits, target, reference=softmax_cross_entropy,
+                        name="dlogits", label=f"softmax_cross_entropy on ({n}, {k}), {form}")
+
+
+@assignment.question(points=1)
+def cross_entropy_large_logits(q):
+    """softmax_cross_entropy is finite and exact at logits of +-1000"""
+    logits = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0]])
+    y = np.array([0, 2])
+    loss, dlogits = softmax_cross_entropy(logits, y)
+    q.call("softmax_cross_entropy", logits, y, pick=0, expected=loss, check=LOSS,
+           label="softmax_cross_entropy loss at +-1000")
+    q.call("softmax_cross_entropy", logits, y, pick=1, expected=dlogits, check=VALUES,
+           label="softmax_cross_entropy dlogits at +-1000")
+
+
+@assignment.question(points=3)
+def bce_gradient(q):
+    """binary_cross_entropy: the loss and da, for one output per example"""
+    for shape in ((5, 1), (1, 1), (6,)):
+        a = probabilities(q, shape)
+        y = q.rng.integers(0, 2, size=shape).astype(np.float64)
+        q.loss_gradient("binary_cross_entropy", a, y, reference=binary_cross_entropy, name="da",
+                        label=f"binary_cross_entropy on {shape}")
+
+
+@assignment.question(points=1)
+def bce_averaging(q):
+    """binary_cross_entropy with several outputs per example (N, M): divided by N, not N*M"""
+    a = probabilities(q, (3, 4))
+    y = q.rng.integers(0, 2, size=(3, 4)).astype(np.float64)
+    q.loss_gradient("binary_cross_entropy", a, y, reference=binary_cross_entropy, name="da",
+                    label="binary_cross_entropy on (3, 4)")
+
+
+@assignment.question(points=1)
+def bce_near_0_and_1(q):
+    """binary_cross_entropy for probabilities close to 0 and 1"""
+    a = np.array([1e-6, 1.0 - 1e-6, 1e-6, 1.0 - 1e-6, 0.5])
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    loss, da = binary_cross_entropy(a, y)
+    q.call("binary_cross_entropy", a, y, pick=0, expected=loss, check=LOSS,
+           label="binary_cross_entropy loss near 0 and 1")
+    q.call("binary_cross_entropy", a, y, pick=1, expected=da, check=VALUES,
+           label="binary_cross_entropy da near 0 and 1")
+
+
+# -- hidden: the penguin example ------------------------------------------------
+
+@assignment.question(points=2)
+def penguin_gradient(q):
+    """dL/dz of the softmax layer in the penguin example"""
+    q.answer("SOFTMAX_GRADIENT", expected=lectures.softmax_gradient_example().dL_dz,
+             check=Number(decimals=2))
+
+
+# -- hidden: derivations, one question each --------------------------------------
+
+def derivation_answer(q, name, derivation, symbols=None):
+    d = get_derivation(derivation)
+    q.expression(name, expected=d.expression, symbols=symbols or d.symbols)
+
+
+@assignment.question(points=1)
+def bce_derivative(q):
+    """DL_DA: dL/da of the binary cross-entropy"""
+    derivation_answer(q, "DL_DA", "bce_derivative")
+
+
+@assignment.question(points=1)
+def bce_through_sigmoid(q):
+    """DL_DZ: dL/dz of the binary cross-entropy through a sigmoid, in a and y"""
+    derivation_answer(q, "DL_DZ", "sigmoid_bce_dz")
+
+
+@assignment.question(points=1)
+def sigmoid_derivative(q):
+    """DSIGMA_DZ: d sigma/dz"""
+    derivation_answer(q, "DSIGMA_DZ", "sigmoid_derivative")
+
+
+@assignment.question(points=2)
+def chain_rule(q):
+    """DF_DT: df/dt of f = y + exp(x y), x = cos t, y = t^2, in t alone"""
+    d = get_derivation("chain_rule_example")
+    derivation_answer(q, "DF_DT", "chain_rule_example", symbols=d.inputs)
+
+
+@assignment.question(points=1)
+def backward_r_and_b(q):
+    """R_BAR and B_BAR of the logistic backward pass"""
+    backward_step(q, "R_BAR", "R_bar")
+    backward_step(q, "B_BAR", "b_bar")
+
+
+@assignment.question(points=1)
+def backward_z(q):
+    """Z_BAR: z_bar of the logistic backward pass"""
+    backward_step(q, "Z_BAR", "z_bar")
+
+
+@assignment.question(points=2)
+def backward_w(q):
+    """W_BAR: w_bar of the logistic backward pass (w reaches the loss along two paths)"""
+    backward_step(q, "W_BAR", "w_bar")
