@@ -11,6 +11,7 @@ COMMANDS = {
     "check": "grader.check.command",
     "grade": "grader.grade.command",
     "generate": "grader.generate.command",
+    "grades": "grader.grades.command",
 }
 
 

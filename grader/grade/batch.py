@@ -10,7 +10,6 @@ one submission is recorded as that submission's ``grader_error``.
 
 from __future__ import annotations
 
-import csv
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Callable, Iterable
 
 from grader.authoring import CompiledAssignment
 from grader.grade.engine import grade_submission, submission_id_for
-from grader.report import table
 from grader.results import SubmissionResult
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
@@ -99,30 +97,3 @@ def _progress_bar(total: int, enabled: bool):
 
     return tqdm(total=total, unit="sub", desc="grading", disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True)
-
-
-def summary_rows(results: list[SubmissionResult]) -> tuple[list[str], list[list]]:
-    question_names = [q.name for q in results[0].questions] if results else []
-    headers = ["submission", "score", "max"] + question_names + ["seconds", "note"]
-    rows = []
-    for r in results:
-        note = "grader error" if r.grader_error else ("" if r.load.ok else "did not load")
-        rows.append([r.submission, round(r.score, 4), r.max_score]
-                    + [round(q.score, 4) for q in r.questions] + [round(r.seconds, 2), note])
-    return headers, rows
-
-
-def write_summary(results: list[SubmissionResult], out_dir: Path) -> Path:
-    """``summary.csv``: one row per submission, one column per question."""
-    headers, rows = summary_rows(results)
-    path = out_dir / "summary.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
-    return path
-
-
-def summary_table(results: list[SubmissionResult]) -> str:
-    headers, rows = summary_rows(results)
-    return table(headers, rows, align="lrr" + "r" * (len(headers) - 4) + "l")

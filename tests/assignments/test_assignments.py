@@ -47,7 +47,7 @@ def graded_examples(request, tmp_path_factory):
                   "--out", str(out), "--jobs", "2", "--no-progress")
     assert run.returncode == 0, run.stdout + run.stderr
     with (out / "summary.csv").open() as handle:
-        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
     declared = tomllib.loads((ROOT / "assignments" / assignment / "examples" / "examples.toml").read_text())
     return assignment, out, rows, declared["example"]
 

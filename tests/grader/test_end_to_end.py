@@ -181,7 +181,7 @@ def graded_class(tmp_path_factory, listening_port):
                           "--jobs", "2", "--no-progress", *LIMITS],
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     with (out / "summary.csv").open() as handle:
-        scores = {row["submission"]: float(row["score"]) for row in csv.DictReader(handle)}
+        scores = {row["student"]: float(row["score"]) for row in csv.DictReader(handle)}
     return run, expected, scores, out, base, accepted
 
 
@@ -282,7 +282,7 @@ def test_fifty_submissions_in_parallel_score_as_one_by_one(tmp_path):
                              timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr
         with (out / "summary.csv").open() as handle:
-            return {row["submission"]: {k: v for k, v in row.items() if k not in ("seconds", "note")}
+            return {row["student"]: {k: v for k, v in row.items() if k not in ("seconds", "note")}
                     for row in csv.DictReader(handle)}
 
     one_by_one, parallel = grade(1), grade(2)
