@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,6 +276,58 @@ def kill_uid(uid: int, timeout: float = 5.0) -> bool:
         time.sleep(0.005)
 
 
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return children
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def kill_tree(pid: int, rounds: int = 20) -> None:
+    """Stop ``pid`` and all its descendants (SIGSTOP, so none can fork any more), then SIGKILL them.
+
+    For the fallback mode, where no pid namespace or uid of its own holds
+    the child's processes together. Linux only (reads /proc); elsewhere the
+    process group is all there is.
+    """
+    stopped: set = set()
+    for _ in range(rounds):
+        children = _children_map()
+        if not children:
+            break
+        found, frontier = set(), [pid]
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    frontier.append(child)
+        new = (found | {pid}) - stopped
+        if not new:
+            break
+        for target in new:
+            try:
+                os.kill(target, signal.SIGSTOP)
+            except OSError:
+                pass
+        stopped |= new
+    for target in stopped:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _kill_if_uid(pid: int, uid: int) -> None:
     try:
         pidfd = os.pidfd_open(pid)
@@ -341,7 +394,7 @@ def _etc_files() -> dict[str, str]:
     for name, text in files.items():
         path = state / f"etc-{hashlib.sha256(text.encode()).hexdigest()[:12]}-{name}"
         if not path.exists():
-            tmp = state / f".{path.name}.{os.getpid()}"
+            tmp = state / f".{path.name}.{os.getpid()}.{threading.get_ident()}"
             tmp.write_text(text)
             os.chmod(tmp, 0o644)
             os.rename(tmp, path)

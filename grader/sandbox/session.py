@@ -106,6 +106,8 @@ class _State:
                 natural = child.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 natural = None
+        if self.slot is None:  # no pid namespace and no uid of its own: stop the whole tree first
+            isolation.kill_tree(child.proc.pid)
         try:
             os.killpg(child.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -394,7 +396,8 @@ class SandboxSession:
             workdir, copy_from = self.workdir, None
         return {"workdir": workdir, "copy_from": copy_from, "main": self._main, "kind": self._main_kind,
                 "module_name": self.module_name, "sys_path": isolation.child_sys_path(), "rlimits": rlimits,
-                "threads": limits.threads, "reply_bytes": limits.reply_bytes, "skip_cells": dict(self._skip_cells)}
+                "threads": limits.threads, "reply_bytes": limits.reply_bytes, "skip_cells": dict(self._skip_cells),
+                "subreaper": self.mode != "bwrap"}
 
     def _env(self) -> dict[str, str]:
         if self.mode == "bwrap":

@@ -565,3 +565,59 @@ def test_seccomp_is_in_force_here(bwrap):
     program, words = isolation.seccomp_program()
     assert program is not None, words   # pyseccomp and libseccomp2 are part of the grading machine
     assert words == "seccomp"
+
+
+def test_background_processes_do_not_outlive_the_session(tmp_path, mode):
+    """A daemon that detaches (double fork + setsid) is still found and killed, in both modes."""
+    marker = tmp_path / "daemon-pid"
+    path = write_py(tmp_path, f"""
+        import os, time
+        def detach():
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    with open({str(marker)!r} if {mode!r} == "none" else "/tmp/pid", "w") as f:
+                        f.write(str(os.getpid()))
+                    while True:
+                        time.sleep(0.05)
+                os._exit(0)
+            time.sleep(0.3)
+            return open({str(marker)!r} if {mode!r} == "none" else "/tmp/pid").read()
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        reply = s.call([Call("detach")])[0]
+        assert reply.ok, reply
+        uid = s.uid
+        child_pids = isolation_processes(s)
+    assert leftover_processes(uid) == []
+    if mode == "none":
+        daemon = int(reply.value)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and _alive(daemon):
+            time.sleep(0.05)
+        assert not _alive(daemon)
+    assert not any(_alive(p) for p in child_pids)
+
+
+def isolation_processes(session) -> list[int]:
+    proc = session._state.child.proc  # noqa: SLF001 - the test looks at the real process tree
+    out, frontier = [], [proc.pid]
+    while frontier:
+        parent = frontier.pop()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    continue
+                if ppid == parent:
+                    out.append(int(entry))
+                    frontier.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

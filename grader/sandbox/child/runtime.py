@@ -103,14 +103,20 @@ class Runtime:
         sys.path[:] = [self.workdir] + [p for p in config["sys_path"] if isinstance(p, str)]
         sys.argv = [os.path.join(self.workdir, config["main"])]
         for name, (soft, hard) in config.get("rlimits", {}).items():
-            which = getattr(resource, "RLIMIT_" + name)
+            which = getattr(resource, "RLIMIT_" + name, None)
+            if which is None:
+                continue
             try:
                 resource.setrlimit(which, (soft, hard))
             except (ValueError, OSError):  # above the inherited hard limit: keep that one
-                current = resource.getrlimit(which)[1]
-                capped = tuple(current if current != resource.RLIM_INFINITY and (v == resource.RLIM_INFINITY or v > current)
-                               else v for v in (soft, hard))
-                resource.setrlimit(which, capped)
+                try:
+                    current = resource.getrlimit(which)[1]
+                    if current != resource.RLIM_INFINITY:
+                        resource.setrlimit(which, (min(soft, current), current))
+                except (ValueError, OSError):
+                    pass  # a platform that refuses this limit (the parent's timeout still holds)
+        if config.get("subreaper"):
+            _subreaper()
         loader.install_stand_ins()
 
     def load(self, config: dict) -> None:
@@ -295,6 +301,16 @@ def _high_fd(fd: int) -> int:
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
     os.close(fd)
     return new
+
+
+def _subreaper() -> None:
+    """Linux: orphans of the student's processes stay below this process, where the parent finds them."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError, ImportError):
+        pass
 
 
 def _die_with_parent() -> None:
