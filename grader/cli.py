@@ -12,6 +12,7 @@ COMMANDS = {
     "grade": "grader.grade.command",
     "generate": "grader.generate.command",
     "grades": "grader.grades.command",
+    "demo": "grader.demo.command",
 }
 
 

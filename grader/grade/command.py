@@ -14,6 +14,7 @@ import csv
 import datetime as _dt
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring import load_assignment
@@ -49,58 +50,73 @@ def add_limit_option(parser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.gradebook import Gradebook
-    from grader.policy import load_policy
-
     assignment = load_assignment(args.assignment)
-    policy = load_policy(assignment.folder)
-    limit_overrides = parse_limit_options(args.limit)
     submissions = find_submissions(args.submissions, assignment.module)
     if not submissions:
         print(f"no submissions found in {', '.join(map(str, args.submissions))}", file=sys.stderr)
         return 2
-    times = read_manifest(args.manifest) if args.manifest else {}
-    args.out.mkdir(parents=True, exist_ok=True)
+    outcome = grade_class(assignment, submissions, args.out, db=args.db, jobs=args.jobs, regrade=args.regrade,
+                          times=read_manifest(args.manifest) if args.manifest else {},
+                          limit_overrides=parse_limit_options(args.limit), progress=not args.no_progress)
+    print(table(outcome.headers, outcome.rows, align="l" + "r" * (len(outcome.headers) - 2) + "l"))
+    print(f"\n{outcome.graded} graded now, {outcome.skipped} unchanged; {len(outcome.rows)} students in the "
+          f"gradebook. Results: {args.out}/<student>/, summary: {args.out / 'summary.csv'}")
+    if outcome.grader_errors:
+        print("grader errors (not the students' fault; run again to regrade them): "
+              + ", ".join(outcome.grader_errors), file=sys.stderr)
+        return 2
+    return 0
 
-    with Gradebook.open(args.db or args.out / "gradebook.db") as gradebook:
-        done = set() if args.regrade else gradebook.graded_hashes(assignment.name)
-        jobs, skipped = [], 0
+
+@dataclass
+class ClassOutcome:
+    graded: int
+    skipped: int
+    headers: list[str]
+    rows: list[list]
+    grader_errors: list[str]
+
+
+def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | None = None, jobs: int = 1,
+                regrade: bool = False, times: dict | None = None, limit_overrides: dict | None = None,
+                progress: bool = True) -> ClassOutcome:
+    """Grade ``submissions`` into ``out`` and the gradebook, skipping content already graded."""
+    from grader.gradebook import Gradebook
+    from grader.policy import load_policy
+
+    policy = load_policy(assignment.folder)
+    times = times or {}
+    out.mkdir(parents=True, exist_ok=True)
+    with Gradebook.open(db or out / "gradebook.db") as gradebook:
+        done = set() if regrade else gradebook.graded_hashes(assignment.name)
+        jobs_to_run, skipped = [], 0
         compile_for = compiler_for(assignment)
         for path in submissions:
             student = submission_id_for(path)
             if (student, content_hash(path)) in done:
                 skipped += 1
                 continue
-            jobs.append(GradeJob(path, student, compile_for(student)))
+            jobs_to_run.append(GradeJob(path, student, compile_for(student)))
         if skipped:
             print(f"{skipped} submission(s) already graded with the same content: skipped "
                   "(--regrade grades them again)", file=sys.stderr)
 
         def record(result) -> None:
-            result.write(args.out / result.submission)
+            result.write(out / result.submission)
             submitted_at, started_at = times.get(result.submission, (None, None))
-            gradebook.record(result, student_id=result.submission, policy=policy, regrade=args.regrade,
+            gradebook.record(result, student_id=result.submission, policy=policy, regrade=regrade,
                              submitted_at=submitted_at or modification_time(Path(result.path)),
                              started_at=started_at)
 
-        results = grade_many(jobs, workers=args.jobs, on_result=record, progress=not args.no_progress,
+        results = grade_many(jobs_to_run, workers=jobs, on_result=record, progress=progress,
                              limit_overrides=limit_overrides)
         finals = gradebook.final_scores(assignment.name)
-
-    headers, rows = summary_rows(finals, [q for q in assignment.question_names])
-    with (args.out / "summary.csv").open("w", newline="") as handle:
+    headers, rows = summary_rows(finals, assignment.question_names)
+    with (out / "summary.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(headers)
         writer.writerows(rows)
-    print(table(headers, rows, align="l" + "r" * (len(headers) - 2) + "l"))
-    print(f"\n{len(results)} graded now, {skipped} unchanged; {len(finals)} students in the gradebook. "
-          f"Results: {args.out}/<student>/, summary: {args.out / 'summary.csv'}")
-    errors = [r.submission for r in results if r.grader_error]
-    if errors:
-        print(f"grader errors (not the students' fault; run again to regrade them): {', '.join(errors)}",
-              file=sys.stderr)
-        return 2
-    return 0
+    return ClassOutcome(len(results), skipped, headers, rows, [r.submission for r in results if r.grader_error])
 
 
 def compiler_for(assignment):
