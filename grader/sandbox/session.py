@@ -216,6 +216,8 @@ class SandboxSession:
             os.mkdir(home, 0o700)
             self._home = home
             self.isolation = f"rlimits and timeout only ({why})"
+            if os.geteuid() == 0:  # nothing stands between the student's code and the machine
+                self.isolation += "; the student's code runs as root"
 
     # ---------------------------------------------------------------- loading
     def _first_load(self) -> LoadReport:
@@ -295,11 +297,15 @@ class SandboxSession:
                     report.cells = cells_before
                 return self._record_load(report)
             # A cell hung or killed the process: run the notebook again without it.
-            self._skip_cells[str(running_cell)] = f"{report.error} (the notebook was run again without this cell)"
+            if report.kind == "timeout":
+                reason = f"it did not finish within the load time limit of {self.limits.load_seconds:g} s"
+            else:
+                reason = (report.error or "the process died").split(" in cell ")[0]
+            self._skip_cells[str(running_cell)] = f"{reason}; the notebook was run again without this cell"
             self.restarts += 1
             cells_before = report.cells
             self.load_reports.append(report)
-            notes = notes + [f"cell {running_cell}: {report.error}; the notebook was run again without it"]
+            notes = notes + [f"cell {running_cell}: {reason}; the notebook was run again without it"]
 
     def _start_and_load(self) -> tuple[LoadReport, int | None]:
         """(report, index of the notebook cell that was running when the load failed)."""
@@ -370,12 +376,18 @@ class SandboxSession:
             self._kill()
             return finish(False, "protocol", f"the child sent malformed data while loading: {exc}")
         report = message.get("report")
-        if not isinstance(report, dict) or type(report.get("ok")) is not bool:
+        try:
+            if not isinstance(report, dict) or type(report.get("ok")) is not bool:
+                raise wire.WireError("a malformed load report")
+            reported_cells = report.get("cells") or []
+            if not isinstance(reported_cells, list):
+                raise wire.WireError("a malformed load report")
+            cells = [_cell_report(c) for c in reported_cells if isinstance(c, dict)] or cells
+        except wire.WireError as exc:
             self._kill()
-            return finish(False, "protocol", "the child sent a malformed load report")
+            return finish(False, "protocol", f"the child sent {exc}")
         kind = report.get("kind") if report.get("kind") in ("ok", "exception") else "protocol"
         ok = report["ok"] and kind == "ok"
-        cells = [_cell_report(c) for c in report.get("cells") or [] if isinstance(c, dict)] or cells
         if not ok:
             self._kill()  # nothing can be asked of a submission that did not load
         return finish(ok, kind, None if ok else (report.get("error") or "the submission could not be loaded"))
