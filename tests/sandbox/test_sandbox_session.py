@@ -375,3 +375,10 @@ def test_sandbox_info_reports_the_isolation(tmp_path, bwrap):
         assert info["rlimits"]["RLIMIT_NPROC"] == [FAST.processes] * 2
         assert info["rlimits"]["RLIMIT_FSIZE"] == [FAST.file_bytes] * 2
         assert not any(p.startswith(str(REPO)) and "site-packages" not in p for p in info["path"][1:])
+
+
+def test_large_arrays_cross_both_ways(layers, mode):
+    big = np.random.default_rng(3).standard_normal((2000, 1000))  # 16 MB each way, far beyond a pipe buffer
+    with SandboxSession(layers, limits=FAST.replace(reply_bytes=64 << 20), mode=mode) as s:
+        (reply,) = s.call([Call("echo", args=[big])])
+    assert reply.ok and reply.value[0][0].tobytes() == big.tobytes()
