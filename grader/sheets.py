@@ -247,10 +247,12 @@ def _shift(message: str, first_line: int, last_line: int) -> str:
     return message.replace(_AT_END, f"(at the end of line {last_line})")
 
 
-def _value_hint(raw: str) -> str:
+def _value_hint(raw: str, fmt: str = "toml") -> str:
+    """A hint about a value the parser refused, from its text."""
     text = raw.strip()
-    if re.match(r"^[+-]?\.\d", text):
-        return " - TOML needs a digit before the decimal point: write 0.5, not .5"
+    if fmt == "toml" and re.fullmatch(r"[+-]?\.\d+", text):
+        fixed = text.replace(".", "0.", 1)
+        return f" - TOML needs a digit before the decimal point: write {fixed}, not {text}"
     if re.fullmatch(r"[+-]?\d+\s*/\s*\d+", text):
         return " - write a decimal number (0.3333), not a fraction"
     if re.search(r"\d,\d", text) and not text.startswith("["):
@@ -259,8 +261,8 @@ def _value_hint(raw: str) -> str:
         return " - a [ is not closed: a list ends with ], a matrix with ]]"
     if text.count('"') % 2 == 1:
         return ' - a text in quotes is not closed: end it with "'
-    if re.fullmatch(r"[+-]?\d+\.", text):
-        return " - TOML needs a digit after the decimal point: write 2.0, not 2."
+    if fmt == "toml" and re.fullmatch(r"[+-]?\d+\.", text):
+        return f" - TOML needs a digit after the decimal point: write {text}0, not {text}"
     return ""
 
 
@@ -439,26 +441,34 @@ def _yaml_recover(text: str, contents: SheetContents) -> int:
     lines = text.splitlines()
     if len(lines) > MAX_RECOVERY_LINES:
         return 0
-    blocks: list[tuple[int, str]] = []   # (first line index, key text)
+    # A block is a KEY: line at the start of a line, with the lines that continue it
+    # (blank, comments, indented, or "- item" lines); any other line ends it.
+    blocks: list[tuple[int, int, str]] = []   # (first line index, end index, key text)
     ignored: list[int] = []
     for i, line in enumerate(lines):
         if not line.strip() or line.lstrip().startswith("#") or line[:1].isspace() or line.startswith("-"):
             continue
+        if blocks and blocks[-1][1] == -1:
+            blocks[-1] = (blocks[-1][0], i, blocks[-1][2])
         m = _YAML_BLOCK_START.match(line)
         if m:
-            blocks.append((i, m.group("key").strip().strip("\"'")))
+            blocks.append((i, -1, m.group("key").strip().strip("\"'")))
         else:
             ignored.append(i + 1)
+    if blocks and blocks[-1][1] == -1:
+        blocks[-1] = (blocks[-1][0], len(lines), blocks[-1][2])
     data: dict = {}
-    for n, (start, key) in enumerate(blocks):
-        end = blocks[n + 1][0] if n + 1 < len(blocks) else len(lines)
+    for start, end, key in blocks:
         chunk = "\n".join(lines[start:end])
         try:
             parsed, _, _ = _yaml_load(chunk, line_offset=start)
         except ValueError as exc:
+            raw = lines[start].split(":", 1)[1] if ":" in lines[start] else ""
+            raw = "\n".join([raw] + lines[start + 1:end]).split(" #", 1)[0]
             contents.lines.setdefault(key, start + 1)
             contents.problems.setdefault(key, Problem(
-                "unreadable", f"could not read your answer to `{key}` on line {start + 1}: {exc}"))
+                "unreadable", f"could not read your answer to `{key}` on line {start + 1}: {exc}"
+                              f"{_value_hint(raw, 'yaml')}"))
             continue
         if not isinstance(parsed, dict):
             ignored.append(start + 1)

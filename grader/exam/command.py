@@ -53,7 +53,8 @@ def add_parser(subparsers) -> None:
     q = common("sheet", "write a student's blank answer sheet")
     q.add_argument("--student", required=True, help="the student's id")
     q.add_argument("--format", choices=sorted(SHEET_EXTENSIONS), default="toml", help="default toml")
-    q.add_argument("--out", default=None, help="file or folder (default ./ID.toml); - for the terminal")
+    q.add_argument("--out", default=None, help="a file (NAME.toml ...) or a folder (default: ./ID.toml); "
+                   "- for the terminal")
     q.set_defaults(run=run_sheet)
 
     q = common("papers", "papers and blank answer sheets for a whole class")
@@ -126,7 +127,7 @@ def run_sheet(args: argparse.Namespace) -> int:
         return 0
     name = f"{sid}{SHEET_EXTENSIONS[args.format]}"
     out = Path(args.out) if args.out else Path(name)
-    if out.is_dir():
+    if out.is_dir() or not out.suffix:  # a folder (made if needed)
         out = out / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -97,14 +97,18 @@ def grade_answer_sheet(compiled: CompiledAssignment, sheet: Path, *,
 
 
 def grade_exam_submission(assignment: Assignment, submission: Path, *, student_id: str | None = None,
-                          salt: str | None = None, limits=None, slot: int | None = None) -> SubmissionResult:
-    """Grade one student's submission (a sheet or code) against that student's variant."""
+                          salt: str | None = None, **engine_options) -> SubmissionResult:
+    """Grade one student's submission (a sheet or code) against that student's variant.
+
+    ``engine_options`` (e.g. ``slot``) go to :func:`grader.grade.engine.grade_submission`
+    for code submissions.
+    """
     submission = Path(submission)
     sid = normalize_student_id(student_id or student_id_for(submission))
     compiled = compile_for_student(assignment, sid, salt=salt)
     if is_answer_sheet(submission):
         return grade_answer_sheet(compiled, submission, submission_id=sid)
-    return engine.grade_submission(compiled, submission, submission_id=sid, limits=limits, slot=slot)
+    return engine.grade_submission(compiled, submission, submission_id=sid, **engine_options)
 
 
 __all__ = ["grade_answer_sheet", "grade_exam_submission", "explain_sheet_failures", "student_id_for",
