@@ -21,6 +21,9 @@ from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIM
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
 
 
+TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
+
+
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
                      limit_overrides: dict | None = None, slot: int | None = None) -> SubmissionResult:
     """Grade ``submission`` (a .py, a .ipynb or a folder) against ``compiled``.
@@ -145,8 +148,12 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
                           "tell your instructor", detail=traceback.format_exc(limit=4),
                           weight=case.weight, seconds=time.perf_counter() - started)
     status = PASSED if checked.fraction >= 1.0 else PARTIAL if checked.fraction > 0 else FAILED
+    data = dict(checked.data)
+    if case.request["kind"] == "task" and replies[0].ok and isinstance(replies[0].value, dict):
+        # What a harness reports besides the graded value (a training history, its time) feeds the reports.
+        data["task"] = {k: v for k, v in replies[0].value.items() if k in TASK_REPORT_FIELDS}
     return CaseResult(case.label, float(checked.fraction), status, checked.message, checked.detail,
-                      case.weight, time.perf_counter() - started, dict(checked.data))
+                      case.weight, time.perf_counter() - started, data)
 
 
 def send(session: SandboxSession, request: dict) -> list[Reply]:
