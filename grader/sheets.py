@@ -266,6 +266,43 @@ def _value_hint(raw: str, fmt: str = "toml") -> str:
     return ""
 
 
+class _Openness:
+    """Fed a TOML statement line by line: is a bracket, a brace or a multi-line string still open?"""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string: str | None = None   # the delimiter of an open multi-line string
+
+    def feed(self, line: str) -> bool:
+        i, n = 0, len(line)
+        while i < n:
+            if self.in_string:
+                close = line.find(self.in_string, i)
+                if close < 0:
+                    return True
+                i, self.in_string = close + 3, None
+                continue
+            ch = line[i]
+            if ch == "#":
+                break
+            if line.startswith(('"""', "'''"), i):
+                self.in_string = line[i:i + 3]
+                i += 3
+                continue
+            if ch in "\"'":
+                j = i + 1
+                while j < n and line[j] != ch:
+                    j += 2 if (ch == '"' and line[j] == "\\") else 1
+                i = j + 1
+                continue
+            if ch in "[{":
+                self.depth += 1
+            elif ch in "]}":
+                self.depth -= 1
+            i += 1
+        return self.depth > 0 or self.in_string is not None
+
+
 def _strip_comment(raw: str) -> str:
     """The value text before a # comment (only for text without quotes)."""
     return raw.split("#", 1)[0].strip()
@@ -334,19 +371,23 @@ def _toml_recover(text: str, contents: SheetContents) -> int:
                     "not answered", f"`{top}` is not answered (nothing after the = on line {i + 1})"))
             i += 1
             continue
-        # The shortest run of lines from here that parses: one line, or a multi-line array or string.
+        # The statement: this line, and the next ones while a [ { or a multi-line string is open.
         end, parsed, first_error = i, None, None
-        while end < len(lines) and end - i < MAX_STATEMENT_LINES:
-            if end > i and (_TOML_STATEMENT.match(lines[end]) or _TOML_TABLE.match(lines[end])
-                            or _TOML_ARRAY_TABLE.match(lines[end])):
-                break
+        openness = _Openness()
+        still_open = openness.feed(raw)
+        while (still_open and end + 1 < len(lines) and end + 1 - i < MAX_STATEMENT_LINES
+               and not (_TOML_STATEMENT.match(lines[end + 1]) or _TOML_TABLE.match(lines[end + 1])
+                        or _TOML_ARRAY_TABLE.match(lines[end + 1]))):
+            end += 1
+            still_open = openness.feed(lines[end])
+        for last in sorted({end, i}, reverse=True):  # the whole statement, else its first line alone
             try:
-                parsed = tomllib.loads("\n".join(lines[i:end + 1]))
+                parsed = tomllib.loads("\n".join(lines[i:last + 1]))
+                end = last
                 break
             except tomllib.TOMLDecodeError as exc:
-                if first_error is None:
-                    first_error = _shift(str(exc), i + 1, i + 1)
-            end += 1
+                if first_error is None or last == i:
+                    first_error = _shift(str(exc), i + 1, last + 1)
         if parsed is not None:
             _merge(data, parsed, table, i + 1, contents, first_seen)
             i = end + 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from grader.authoring import Assignment, CompiledAssignment, CompiledQuestion
 from grader.grade import engine
-from grader.results import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, LoadInfo, QuestionResult, SubmissionResult
+from grader.results import FAILED, NOT_IMPLEMENTED, PASSED, LoadInfo, QuestionResult, SubmissionResult
 from grader.sheets import AnswerSheetSession, answer_keys, is_answer_sheet
 
 from .variants import compile_for_student, normalize_student_id
@@ -96,9 +96,23 @@ def grade_answer_sheet(compiled: CompiledAssignment, sheet: Path, *,
     return result
 
 
+def sheet_in_folder(folder: Path) -> Path | None:
+    """The answer sheet of a submission folder that holds one sheet and no code, else None."""
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    if any(p.suffix in (".py", ".ipynb") for p in files):
+        return None
+    sheets = [p for p in files if is_answer_sheet(p)]
+    return sheets[0] if len(sheets) == 1 else None
+
+
 def grade_exam_submission(assignment: Assignment, submission: Path, *, student_id: str | None = None,
                           salt: str | None = None, **engine_options) -> SubmissionResult:
-    """Grade one student's submission (a sheet or code) against that student's variant.
+    """Grade one student's submission against that student's variant.
+
+    An answer sheet (or a folder holding one sheet and no code) is read by
+    :func:`grade_answer_sheet`; anything else goes to the sandbox.
 
     ``engine_options`` (e.g. ``slot``) go to :func:`grader.grade.engine.grade_submission`
     for code submissions.
@@ -106,10 +120,11 @@ def grade_exam_submission(assignment: Assignment, submission: Path, *, student_i
     submission = Path(submission)
     sid = normalize_student_id(student_id or student_id_for(submission))
     compiled = compile_for_student(assignment, sid, salt=salt)
-    if is_answer_sheet(submission):
-        return grade_answer_sheet(compiled, submission, submission_id=sid)
+    sheet = submission if is_answer_sheet(submission) else sheet_in_folder(submission)
+    if sheet is not None:
+        return grade_answer_sheet(compiled, sheet, submission_id=sid)
     return engine.grade_submission(compiled, submission, submission_id=sid, **engine_options)
 
 
 __all__ = ["grade_answer_sheet", "grade_exam_submission", "explain_sheet_failures", "student_id_for",
-           "ERROR"]
+           "sheet_in_folder"]

@@ -68,3 +68,12 @@ def test_sheet_files_read_back_as_written(compiled_for, tmp_path, fmt):
     contents = read_sheet(path)
     assert contents.ok and not contents.recovered
     assert contents.values == expected_answers(paper)
+
+
+def test_a_folder_holding_one_sheet_is_graded_as_that_sheet(midterm, compiled_for, salt, tmp_path):
+    folder = tmp_path / "s1002"
+    folder.mkdir()
+    paper = compiled_for("s1002")
+    (folder / "answers.yaml").write_text(render_sheet(paper, fmt="yaml", answers=expected_answers(paper)))
+    result = grade_exam_submission(midterm, folder, salt=salt)
+    assert result.submission == "s1002" and result.score == 30 and "answer sheet" in result.isolation

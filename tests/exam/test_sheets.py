@@ -349,3 +349,21 @@ def test_other_extensions_are_not_sheets(paper, tmp_path):
     path.write_text("NET_LOSS = 0.3\n")
     result = grade_answer_sheet(paper, path)
     assert not result.load.ok and ".toml, .yaml or .yml" in result.load.error
+
+
+def test_pathological_sheets_are_read_quickly(tmp_path):
+    import time
+
+    cases = {
+        "open.toml": "\n".join(f"K{s} = [\n" + "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,\n" * 199 for s in range(25)),
+        "strings.toml": "\n".join(f'K{s} = """\n' + "text\n" * 199 for s in range(25)),
+        "lines.toml": "K = [[1, [2, [3\n" * 5000,
+        "open.yaml": "".join(f"K{s}: [1,\n" for s in range(4000)),
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        started = time.perf_counter()
+        contents = read_sheet(path)
+        assert time.perf_counter() - started < 2.0, name
+        assert contents.ok or contents.error
