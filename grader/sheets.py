@@ -364,7 +364,7 @@ def _toml_recover(text: str, contents: SheetContents) -> int:
         statements += 1
         key_text, raw = m.group("key"), m.group("value")
         top = _key_parts(key_text)[0] if not table else None
-        if not raw.strip() or raw.strip().startswith("#"):
+        if not raw.strip() or raw.strip().startswith("#") or _strip_comment(raw) in ("None", "null", "~"):
             if top is not None:
                 contents.lines.setdefault(top, i + 1)
                 contents.problems.setdefault(top, Problem(
@@ -584,6 +584,12 @@ def _read_toml(text: str, contents: SheetContents) -> None:
 
 
 def _read_yaml(text: str, contents: SheetContents) -> None:
+    try:
+        import yaml  # noqa: F401
+    except ImportError:
+        contents.kind = "exception"
+        contents.error = "YAML answer sheets cannot be read on this grader (PyYAML is not installed): use .toml"
+        return
     try:
         data, duplicates, key_lines = _yaml_load(text)
     except ValueError as exc:
