@@ -17,7 +17,8 @@ from grader.exam.roster import read_roster
 from grader.policy import load_policy
 from grader.sheets import expected_answers, read_sheet
 
-from conftest import MIDTERM_DIR, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+MIDTERM_DIR = ROOT / "assignments" / "midterm"
 
 
 def run_cli(*argv: str) -> int:
