@@ -28,6 +28,9 @@ from .base import Check, CheckResult, ExpectedValueError
 
 __all__ = ["ArrayClose", "transpose_hint"]
 
+# Arrays up to this many elements keep the student's values in ``data["got_values"]`` for reports.
+REPORT_VALUES_MAX = 1024
+
 
 def transpose_hint(got_shape: tuple, expected_shape: tuple) -> str:
     if len(got_shape) >= 2 and tuple(got_shape) == tuple(expected_shape)[::-1]:
@@ -169,6 +172,10 @@ class ArrayClose(Check):
                 abs_diff = np.where(e_finite, abs_diff, np.where(same, 0.0, np.inf))
             n_wrong = int(n - np.count_nonzero(ok))
         data: dict[str, Any] = {"abs_diff": abs_diff, "n": n, "n_wrong": n_wrong, **shapes}
+        # For reports: which elements are out of tolerance, and (small arrays) the student's own values.
+        data["wrong"] = ~ok
+        if n <= REPORT_VALUES_MAX:
+            data["got_values"] = gf.copy()
         if n_wrong == 0:
             worst = float(np.max(abs_diff)) if n else 0.0
             data["max_abs_diff"] = worst

@@ -236,6 +236,8 @@ class Gradient(Check):
                 for p in per
             ],
         }
+        if forward is not None:
+            data["forward"] = forward.data  # the forward output compared with the reference's, for reports
         details: list[str] = []
         if forward is not None and not forward.passed:
             details.append(f"forward: {forward.detail or forward.message}")

@@ -150,4 +150,9 @@ class Accuracy(Check):
             f"accuracy {_pct(acc)} ({correct} of {n} correct); credit rises linearly from {_pct(self.low)} "
             f"(none) to {_pct(self.high)} (full): {credit:.0%} of the points"
         )
-        return CheckResult(credit, msg, data={"accuracy": acc, "correct": correct, "n": n})
+        data: dict[str, Any] = {"accuracy": acc, "correct": correct, "n": n}
+        if 0 <= int(y.min()) and int(y.max()) < k:
+            # For reports: rows are the true classes, columns the predicted ones.
+            data["confusion"] = np.bincount(y * k + labels, minlength=k * k).reshape(k, k)
+            data["num_classes"] = k
+        return CheckResult(credit, msg, data=data)
