@@ -1,34 +1,42 @@
-"""Speed of the reference conv2d and max-pool against a naive loop version and TensorFlow.
+"""Speed of the reference conv2d and max-pool against naive loops and TensorFlow.
 
     python benchmarks/conv_benchmark.py [--repeats R] [--threads T]
 
 Shapes: x (64, 32, 32, 3), w (3, 3, 3, 16), stride 1, padding 1, float64;
 max pooling 2x2 / stride 2 on the conv output (64, 32, 32, 16).
 
-Each time is the median (and the minimum) of R runs after one warm-up run;
-the reference and TensorFlow take turns run by run. Other work on the machine
-(see the load average printed) slows multi-threaded BLAS badly: compare the
-minimum column when the load is high.
+Times are the median (and the minimum) of R runs after one warm-up run; the
+reference and TensorFlow take turns run by run, so a busy moment slows both.
+Other work on the machine (the load average is printed) hurts multi-threaded
+BLAS most: with a high load, compare the minimum column, or use --threads 1.
+
 TensorFlow runs eagerly on the CPU with tensors made beforehand, like the
 numpy arrays the reference receives; its outputs are converted with .numpy().
-The naive loops are too slow for the full batch: they run on NAIVE_BATCH
-examples and their time is scaled to 64 examples (it is linear in the batch).
+Its backward row times the two backprop ops (and the bias sum) that its
+gradient of conv2d runs; "forward + backward" is a GradientTape.
+
+Two naive versions, checked against the reference first:
+- 4 loops (cs231n's conv_forward_naive): loops over example, output row,
+  output column and filter, numpy over the patch;
+- 6 loops (the lecture's apply_kernel, seed 002): also loops over the kernel's
+  rows and columns, numpy over the input channels.
+They are too slow for the full batch: they run on a few examples and their
+time is scaled to 64 examples (it is linear in the batch), as the header says.
 """
 
 import argparse
 import os
 import statistics
-import sys
 import time
 
-# --threads must reach BLAS and TensorFlow before they start: numpy, the
+# --threads must reach BLAS and TensorFlow before they start, so numpy, the
 # reference and TensorFlow are imported after the command line is read.
 if __name__ == "__main__":
     _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _parser.add_argument("--repeats", type=int, default=20)
     _parser.add_argument(
         "--threads", type=int, default=0,
-        help="threads for numpy's BLAS and for TensorFlow's ops (default: the libraries' own choice)",
+        help="threads for numpy's BLAS and TensorFlow's ops (default: each library's own choice)",
     )  # fmt: skip
     ARGS = _parser.parse_args()
     if ARGS.threads:
@@ -41,14 +49,14 @@ from reference.conv import conv2d_backward, conv2d_forward  # noqa: E402
 from reference.pooling import maxpool_backward, maxpool_forward  # noqa: E402
 
 BATCH, SIZE, C_IN, C_OUT, KERNEL, STRIDE, PAD = 64, 32, 3, 16, 3, 1, 1
-NAIVE_BATCH = 2
+NAIVE_BATCH = {"4 loops": 2, "6 loops": 1}
+NAIVE_REPEATS = 3
 
 
 def timed(functions, repeats):
     """
     (median, min) wall time in milliseconds of each function over `repeats`
-    calls, after one warm-up call each. The functions take turns, so a busy
-    moment on the machine slows them alike instead of one of them.
+    calls, after one warm-up call each; the functions take turns.
     """
     for function in functions:
         function()
@@ -61,38 +69,86 @@ def timed(functions, repeats):
     return [(statistics.median(t) * 1e3, min(t) * 1e3) for t in times]
 
 
-def naive_conv2d_forward(x, w, b, stride, pad):
-    """The definition with one Python loop per index (cs231n's conv_forward_naive, NHWC)."""
-    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    n, height, width, _ = xp.shape
+def output_size(xp, w, stride):
+    return (xp.shape[1] - w.shape[0]) // stride + 1, (xp.shape[2] - w.shape[1]) // stride + 1
+
+
+def pad_image(x, pad):
+    return np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+
+def naive4_forward(x, w, b, stride, pad):
+    xp = pad_image(x, pad)
     kh, kw, _, c_out = w.shape
-    out_h, out_w = (height - kh) // stride + 1, (width - kw) // stride + 1
-    out = np.zeros((n, out_h, out_w, c_out))
-    for i_n in range(n):
+    out_h, out_w = output_size(xp, w, stride)
+    out = np.zeros((x.shape[0], out_h, out_w, c_out))
+    for n in range(x.shape[0]):
         for i in range(out_h):
             for j in range(out_w):
-                patch = xp[i_n, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+                patch = xp[n, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
                 for o in range(c_out):
-                    out[i_n, i, j, o] = np.sum(patch * w[:, :, :, o]) + b[o]
+                    out[n, i, j, o] = np.sum(patch * w[:, :, :, o]) + b[o]
     return out
 
 
-def naive_conv2d_backward(dout, x, w, stride, pad):
-    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+def naive4_backward(dout, x, w, stride, pad):
+    xp = pad_image(x, pad)
     dxp, dw = np.zeros_like(xp), np.zeros_like(w)
-    kh, kw = w.shape[:2]
-    n, out_h, out_w, c_out = dout.shape
-    for i_n in range(n):
+    kh, kw, _, c_out = w.shape
+    _, out_h, out_w, _ = dout.shape
+    for n in range(x.shape[0]):
         for i in range(out_h):
             for j in range(out_w):
                 rows = slice(i * stride, i * stride + kh)
                 cols = slice(j * stride, j * stride + kw)
                 for o in range(c_out):
-                    g = dout[i_n, i, j, o]
-                    dw[:, :, :, o] += g * xp[i_n, rows, cols, :]
-                    dxp[i_n, rows, cols, :] += g * w[:, :, :, o]
+                    g = dout[n, i, j, o]
+                    dw[:, :, :, o] += g * xp[n, rows, cols, :]
+                    dxp[n, rows, cols, :] += g * w[:, :, :, o]
     db = dout.sum(axis=(0, 1, 2))
     return dxp[:, pad : pad + x.shape[1], pad : pad + x.shape[2], :], dw, db
+
+
+def naive6_forward(x, w, b, stride, pad):
+    xp = pad_image(x, pad)
+    kh, kw, _, c_out = w.shape
+    out_h, out_w = output_size(xp, w, stride)
+    out = np.zeros((x.shape[0], out_h, out_w, c_out))
+    for n in range(x.shape[0]):
+        for i in range(out_h):
+            for j in range(out_w):
+                for o in range(c_out):
+                    total = b[o]
+                    for p in range(kh):
+                        for q in range(kw):
+                            total += xp[n, i * stride + p, j * stride + q, :] @ w[p, q, :, o]
+                    out[n, i, j, o] = total
+    return out
+
+
+def naive6_backward(dout, x, w, stride, pad):
+    xp = pad_image(x, pad)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    kh, kw, _, c_out = w.shape
+    _, out_h, out_w, _ = dout.shape
+    for n in range(x.shape[0]):
+        for i in range(out_h):
+            for j in range(out_w):
+                for o in range(c_out):
+                    g = dout[n, i, j, o]
+                    for p in range(kh):
+                        for q in range(kw):
+                            dw[p, q, :, o] += g * xp[n, i * stride + p, j * stride + q, :]
+                            dxp[n, i * stride + p, j * stride + q, :] += g * w[p, q, :, o]
+    db = dout.sum(axis=(0, 1, 2))
+    return dxp[:, pad : pad + x.shape[1], pad : pad + x.shape[2], :], dw, db
+
+
+NAIVE = {"4 loops": (naive4_forward, naive4_backward), "6 loops": (naive6_forward, naive6_backward)}
+
+
+def assert_same(ours, theirs):
+    assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 def main(repeats, threads):
@@ -111,32 +167,20 @@ def main(repeats, threads):
     out, cache = conv2d_forward(x, w, b, STRIDE, PAD)
     dout = rng.standard_normal(out.shape)
 
-    # Same numbers from all three before timing anything.
-    x_small, dout_small = x[:NAIVE_BATCH], dout[:NAIVE_BATCH]
-    naive_out = naive_conv2d_forward(x_small, w, b, STRIDE, PAD)
-    naive_grads = naive_conv2d_backward(dout_small, x_small, w, STRIDE, PAD)
-    _, small_cache = conv2d_forward(x_small, w, b, STRIDE, PAD)
-    assert np.allclose(naive_out, out[:NAIVE_BATCH], rtol=1e-12, atol=1e-12)
-    for ours, naive in zip(conv2d_backward(dout_small, small_cache), naive_grads):
-        assert np.allclose(ours, naive, rtol=1e-12, atol=1e-12)
-
+    # ---- TensorFlow's conv2d and its gradient ops
     xt, wt, bt, doutt = (tf.constant(a) for a in (x, w, b, dout))
     explicit = [[0, 0], [PAD, PAD], [PAD, PAD], [0, 0]]
-    paddings_flat = [0, 0, PAD, PAD, PAD, PAD, 0, 0]
-    strides4 = [1, STRIDE, STRIDE, 1]
+    backprop_args = dict(
+        out_backprop=doutt, strides=[1, STRIDE, STRIDE, 1], padding="EXPLICIT",
+        explicit_paddings=[0, 0, PAD, PAD, PAD, PAD, 0, 0],
+    )  # fmt: skip
 
     def tf_forward():
         return tf.nn.bias_add(tf.nn.conv2d(xt, wt, STRIDE, explicit), bt).numpy()
 
     def tf_backward():
-        dx = tf.raw_ops.Conv2DBackpropInput(
-            input_sizes=x.shape, filter=wt, out_backprop=doutt, strides=strides4,
-            padding="EXPLICIT", explicit_paddings=paddings_flat,
-        )  # fmt: skip
-        dw = tf.raw_ops.Conv2DBackpropFilter(
-            input=xt, filter_sizes=w.shape, out_backprop=doutt, strides=strides4,
-            padding="EXPLICIT", explicit_paddings=paddings_flat,
-        )  # fmt: skip
+        dx = tf.raw_ops.Conv2DBackpropInput(input_sizes=x.shape, filter=wt, **backprop_args)
+        dw = tf.raw_ops.Conv2DBackpropFilter(input=xt, filter_sizes=w.shape, **backprop_args)
         db = tf.reduce_sum(doutt, axis=[0, 1, 2])
         return dx.numpy(), dw.numpy(), db.numpy()
 
@@ -146,37 +190,35 @@ def main(repeats, threads):
             y = tf.nn.bias_add(tf.nn.conv2d(xt, wt, STRIDE, explicit), bt)
         return [g.numpy() for g in tape.gradient(y, [xt, wt, bt], output_gradients=doutt)]
 
-    assert np.allclose(tf_forward(), out, rtol=1e-12, atol=1e-12)
-    for ours, theirs in zip(conv2d_backward(dout, cache), tf_backward()):
-        assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
-
     def ref_forward_backward():
         _, c = conv2d_forward(x, w, b, STRIDE, PAD)
         return conv2d_backward(dout, c)
 
-    scale = BATCH / NAIVE_BATCH
-    naive_repeats = 3
-    naive_fwd, naive_bwd = (
-        [t * scale for t in times]
-        for times in timed(
-            [
-                lambda: naive_conv2d_forward(x_small, w, b, STRIDE, PAD),
-                lambda: naive_conv2d_backward(dout_small, x_small, w, STRIDE, PAD),
-            ],
-            naive_repeats,
+    # Same numbers from everyone before timing anything.
+    assert_same(tf_forward(), out)
+    for ours, theirs in zip(conv2d_backward(dout, cache), tf_backward()):
+        assert_same(ours, theirs)
+    naive_times = {}
+    for name, (forward, backward) in NAIVE.items():
+        k = NAIVE_BATCH[name]
+        assert_same(forward(x[:k], w, b, STRIDE, PAD), out[:k])
+        _, small_cache = conv2d_forward(x[:k], w, b, STRIDE, PAD)
+        for ours, theirs in zip(conv2d_backward(dout[:k], small_cache), backward(dout[:k], x[:k], w, STRIDE, PAD)):
+            assert_same(ours, theirs)
+        fwd, bwd = timed(
+            [lambda: forward(x[:k], w, b, STRIDE, PAD), lambda: backward(dout[:k], x[:k], w, STRIDE, PAD)],
+            NAIVE_REPEATS,
         )
-    )
+        scale = BATCH / k
+        naive_times[name] = (fwd[0] * scale, bwd[0] * scale, (fwd[0] + bwd[0]) * scale)
 
-    rows = [
-        ("conv2d forward", *timed([lambda: conv2d_forward(x, w, b, STRIDE, PAD), tf_forward], repeats),
-         naive_fwd),
-        ("conv2d backward", *timed([lambda: conv2d_backward(dout, cache), tf_backward], repeats),
-         naive_bwd),
-        ("conv2d forward + backward", *timed([ref_forward_backward, tf_forward_backward], repeats),
-         [a + b_ for a, b_ in zip(naive_fwd, naive_bwd)]),
-    ]  # fmt: skip
+    conv_rows = [
+        ("conv2d forward", *timed([lambda: conv2d_forward(x, w, b, STRIDE, PAD), tf_forward], repeats)),
+        ("conv2d backward", *timed([lambda: conv2d_backward(dout, cache), tf_backward], repeats)),
+        ("conv2d forward + backward", *timed([ref_forward_backward, tf_forward_backward], repeats)),
+    ]
 
-    # Max pooling 2x2 / 2 on the conv output.
+    # ---- max pooling 2x2 / 2 on the conv output
     pooled, pool_cache = maxpool_forward(out, 2, 2)
     dpooled = rng.standard_normal(pooled.shape)
     outt, dpooledt = tf.constant(out), tf.constant(dpooled)
@@ -198,42 +240,41 @@ def main(repeats, threads):
         _, c = maxpool_forward(out, 2, 2)
         return maxpool_backward(dpooled, c)
 
-    assert np.array_equal(tf.nn.max_pool2d(outt, 2, 2, "VALID").numpy(), pooled)
-    assert np.allclose(tf_pool_backward(), maxpool_backward(dpooled, pool_cache), rtol=1e-12, atol=0)
-    rows += [
+    assert np.array_equal(pooledt.numpy(), pooled)
+    assert_same(tf_pool_backward(), maxpool_backward(dpooled, pool_cache))
+    pool_rows = [
         ("maxpool 2x2/2 forward",
          *timed([lambda: maxpool_forward(out, 2, 2), lambda: tf.nn.max_pool2d(outt, 2, 2, "VALID").numpy()],
-                repeats), None),
-        ("maxpool 2x2/2 backward",
-         *timed([lambda: maxpool_backward(dpooled, pool_cache), tf_pool_backward], repeats), None),
-        ("maxpool forward + backward",
-         *timed([ref_pool_forward_backward, tf_pool_forward_backward], repeats), None),
+                repeats)),
+        ("maxpool 2x2/2 backward", *timed([lambda: maxpool_backward(dpooled, pool_cache), tf_pool_backward], repeats)),
+        ("maxpool forward + backward", *timed([ref_pool_forward_backward, tf_pool_forward_backward], repeats)),
     ]  # fmt: skip
 
+    # ---- report
     print(
-        f"conv2d: x ({BATCH}, {SIZE}, {SIZE}, {C_IN}), w ({KERNEL}, {KERNEL}, {C_IN}, {C_OUT}), "
-        f"stride {STRIDE}, padding {PAD}, float64; maxpool on ({BATCH}, {SIZE}, {SIZE}, {C_OUT})"
+        f"conv2d x ({BATCH}, {SIZE}, {SIZE}, {C_IN}), w ({KERNEL}, {KERNEL}, {C_IN}, {C_OUT}), stride {STRIDE}, "
+        f"padding {PAD}, float64; maxpool 2x2/2 on ({BATCH}, {SIZE}, {SIZE}, {C_OUT})"
     )
     print(
-        f"times in ms: median (min) of {repeats} runs; naive: median of {naive_repeats} runs on "
-        f"{NAIVE_BATCH} examples x {scale:g}; TensorFlow {tf.__version__} eager, CPU, "
-        f"numpy {np.__version__}, {os.cpu_count()} CPUs, "
+        f"numpy {np.__version__}, TensorFlow {tf.__version__} (eager, CPU), {os.cpu_count()} CPUs, "
         f"threads: {threads or 'library default'}, load average {load:.2f} at the start"
     )
     print(
-        "TF backward = raw Conv2DBackpropInput + Conv2DBackpropFilter + bias sum (MaxPoolGrad for pooling); "
-        "TF forward + backward = GradientTape"
+        f"ms, median (min) of {repeats} runs; naive loops: median of {NAIVE_REPEATS} runs on "
+        + ", ".join(f"{k} example(s) x {BATCH // k} ({name})" for name, k in NAIVE_BATCH.items())
     )
-    header = f"{'operation':<28}{'reference':>16}{'TensorFlow':>16}{'TF/ref':>9}{'naive loops':>14}{'naive/ref':>11}"
+    header = (
+        f"{'operation':<28}{'reference':>16}{'TensorFlow':>16}{'TF/ref':>8}"
+        f"{'4 loops':>10}{'/ref':>7}{'6 loops':>10}{'/ref':>7}"
+    )
     print(header)
     print("-" * len(header))
-    for name, ref, tf_time, naive in rows:
-        line = (
-            f"{name:<28}{ref[0]:>8.2f} ({ref[1]:>5.2f}){tf_time[0]:>8.2f} ({tf_time[1]:>5.2f})"
-            f"{tf_time[0] / ref[0]:>8.1f}x"
-        )
-        if naive is not None:
-            line += f"{naive[0]:>14.0f}{naive[0] / ref[0]:>10.0f}x"
+    for index, (name, ref, theirs) in enumerate(conv_rows + pool_rows):
+        line = f"{name:<28}{ref[0]:>8.2f} ({ref[1]:>5.2f}){theirs[0]:>8.2f} ({theirs[1]:>5.2f}){theirs[0] / ref[0]:>7.1f}x"
+        if index < len(conv_rows):
+            for naive_name in NAIVE:
+                naive = naive_times[naive_name][index]
+                line += f"{naive:>10.0f}{naive / ref[0]:>6.0f}x"
         print(line)
 
 
