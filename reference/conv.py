@@ -22,7 +22,6 @@ from reference._validate import (
     as_float_array,
     non_negative_int,
     positive_int,
-    require_ndim,
     require_shape,
 )
 

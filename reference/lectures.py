@@ -315,7 +315,10 @@ def softmax_gradient_example():
 
 @dataclass(frozen=True)
 class OutputSizeExample:
-    """A convolution or pooling layer from the lectures: where it is, its settings, input and output shapes (H, W, C)."""
+    """
+    A convolution or pooling layer of the lecture notes: the seed it comes
+    from, its settings, and its input and output shapes (H, W, C).
+    """
 
     source: str
     description: str
@@ -357,7 +360,9 @@ def output_size_examples():
     """
     return [
         _conv_example("001", "32x32x3 image, six 5x5 filters", (32, 32, 3), 5, 6, 1, 0),
-        _conv_example("001", "k=3, s=1, p=1 keeps the size (any w_in; shown for 32)", (32, 32, 3), 3, 10, 1, 1),
+        _conv_example(
+            "001", "k=3, s=1, p=1 keeps the size (any w_in; shown for 32)", (32, 32, 3), 3, 10, 1, 1
+        ),
         _conv_example("002", "(n, f, s, p) = (1, 3, 1, 0), w = 4 (VALID)", (4, 4, 1), 3, 1, 1, 0),
         _conv_example("002", "(n, f, s, p) = (1, 3, 1, 1), w = 4 (SAME)", (4, 4, 1), 3, 1, 1, 1),
         _conv_example("002", "Sobel exercise, valid", (4, 4, 1), 3, 1, 1, "valid"),
