@@ -339,11 +339,15 @@ class QuestionBuilder:
 class Assignment:
     """An assignment (or exam) as its author writes it."""
 
-    def __init__(self, name: str, *, title: str, module: str, limits: dict | None = None):
+    def __init__(self, name: str, *, title: str, module: str, limits: dict | None = None,
+                 kind: str = "assignment"):
+        if kind not in ("assignment", "exam"):
+            raise ValueError(f"kind must be 'assignment' or 'exam' (an exam draws each student's numbers), got {kind!r}")
         self.name = name
         self.title = title
         self.module = module
         self.limits = dict(limits or {})
+        self.kind = kind
         self._declared: list[_Declared] = []
 
     def question(self, points: float, *, public: bool = False, title: str | None = None,

@@ -13,6 +13,7 @@ COMMANDS = {
     "grade": "grader.grade.command",
     "generate": "grader.generate.command",
     "grades": "grader.grades.command",
+    "exam": "grader.exam.command",
     "demo": "grader.demo.command",
 }
 

@@ -76,8 +76,8 @@ NEEDS_CODE = ("this question needs code; an answer sheet can only answer values 
 # Reply kinds this session uses. The engine knows "missing" (not implemented),
 # "unsupported" and "not_loaded" today; grader/exam/grading.py words the
 # messages for answer sheets. See the module docstring of grader/exam/grading.py.
-NOT_ANSWERED_KIND = "missing"
-UNREADABLE_KIND = "unsupported"
+NOT_ANSWERED_KIND = "not_answered"
+UNREADABLE_KIND = "unreadable"
 LOAD_FAILED_KIND = "not_loaded"
 
 
@@ -88,6 +88,24 @@ def sheet_format(path: str | os.PathLike) -> str | None:
 
 def is_answer_sheet(path: str | os.PathLike) -> bool:
     return sheet_format(path) is not None
+
+
+def sheet_in_folder(folder: str | os.PathLike) -> Path | None:
+    """The answer sheet of a submission folder that holds one sheet and no code, else None."""
+    folder = Path(folder)
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    if any(p.suffix in (".py", ".ipynb") for p in files):
+        return None
+    sheets = [p for p in files if is_answer_sheet(p)]
+    return sheets[0] if len(sheets) == 1 else None
+
+
+def answer_sheet_of(submission: str | os.PathLike) -> Path | None:
+    """The sheet to read when ``submission`` is answered on a sheet (a file or a folder with one), else None."""
+    submission = Path(submission)
+    return submission if is_answer_sheet(submission) else sheet_in_folder(submission)
 
 
 # ==========================================================================

@@ -27,11 +27,9 @@ from reference.conv import conv2d_forward, conv2d_output_shape
 from reference.derivations import SIGMA, bce_derivative
 from reference.pooling import maxpool_backward, maxpool_forward
 
-#: This assignment is an exam: papers are per student (``dlgrade exam ...``); see also policy.toml.
-EXAM = True
-
+# An exam: each student's numbers are drawn from their variant (``dlgrade exam ...``); see also policy.toml.
 assignment = Assignment("midterm", title="Midterm exam: backprop, convolutions and derivatives",
-                        module="midterm", limits={"wall_seconds": 60})
+                        module="midterm", limits={"wall_seconds": 60}, kind="exam")
 
 # -- tolerances, stated on the paper -------------------------------------------
 VALUE_TOL = 0.001       # forward values, loss, updated weight (hand computation, 4 decimals)

@@ -8,31 +8,16 @@
   a ``.py`` submission against the student's own variant;
 - :mod:`grader.exam.command`: the ``dlgrade exam`` subcommands.
 
-An assignment is an exam when its ``questions.py`` sets ``EXAM = True``, or
-when its ``policy.toml`` says ``kind = "exam"``.
+An assignment is an exam when its ``questions.py`` declares
+``Assignment(..., kind="exam")``.
 """
 
 from __future__ import annotations
 
-import sys
-
 
 def is_exam(assignment) -> bool:
-    """Whether ``assignment`` (from :func:`grader.authoring.load_assignment`) is an exam."""
-    if getattr(assignment, "kind", None) == "exam":
-        return True
-    folder = getattr(assignment, "folder", None)
-    if folder is not None:
-        module = sys.modules.get(f"dlgrade_assignment_{folder.name}")
-        if getattr(module, "EXAM", False) is True:
-            return True
-        from grader.policy import load_policy
-
-        try:
-            return load_policy(folder).kind == "exam"
-        except (OSError, ValueError):
-            return False
-    return False
+    """Whether ``assignment`` is an exam: ``Assignment(..., kind="exam")`` in its questions.py."""
+    return getattr(assignment, "kind", None) == "exam"
 
 
 __all__ = ["is_exam"]

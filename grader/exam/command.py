@@ -83,8 +83,8 @@ def add_parser(subparsers) -> None:
 def _load_exam(name: str):
     assignment = load_assignment(name)
     if not is_exam(assignment):
-        raise ValueError(f"{assignment.name} is not an exam (an exam's questions.py sets EXAM = True, "
-                         "or its policy.toml says kind = \"exam\")")
+        raise ValueError(f"{assignment.name} is not an exam: an exam's questions.py declares "
+                         "Assignment(..., kind=\"exam\")")
     return assignment
 
 

@@ -20,7 +20,7 @@ from grader.authoring import CompiledAssignment
 from grader.grade.engine import grade_submission, submission_id_for
 from grader.results import SubmissionResult
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
+SUBMISSION_SUFFIXES = (".py", ".ipynb", ".toml", ".yaml", ".yml")  # the last three: exam answer sheets
 
 
 @dataclass

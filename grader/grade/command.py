@@ -120,11 +120,14 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
 
 
 def compiler_for(assignment):
-    """student id -> CompiledAssignment: one compilation, or one per student for an exam."""
-    if getattr(assignment, "per_student_variants", False):
-        from grader.exam.variants import compile_for_student
+    """student id -> CompiledAssignment: one compilation, or each student's own variant of an exam."""
+    from grader.exam import is_exam
 
-        return lambda student: compile_for_student(assignment, student)
+    if is_exam(assignment):
+        from grader.exam.variants import compile_for_student, exam_salt
+
+        salt = exam_salt(assignment)
+        return lambda student: compile_for_student(assignment, student, salt=salt)
     compiled = assignment.compile()
     return lambda student: compiled
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import stat
 import time
 import traceback
 from pathlib import Path
@@ -19,6 +20,7 @@ from grader.authoring import Case, CompiledAssignment, CompiledQuestion
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
+from grader.sheets import AnswerSheetSession, answer_sheet_of
 
 
 TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
@@ -43,15 +45,16 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
         load=LoadInfo(ok=False),
         isolation="",
         seconds=0.0,
-        sha256=content_hash(submission),
+        sha256="",
         variant=compiled.variant,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
     limits = limits_for(compiled, limit_overrides)
     try:
-        with SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot) as session:
+        with open_session(compiled, submission, limits, slot) as session:
             load = session.load_report
             result.isolation = session.isolation
+            result.sha256 = getattr(session, "sha256", "") or content_hash(submission)
             result.load = LoadInfo(ok=load.ok, error=load.error, kind=load.kind,
                                    cells=[{"index": c.index, "ok": c.ok, "error": c.error} for c in load.cells],
                                    seconds=load.seconds)
@@ -67,6 +70,15 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
                 result.questions.append(_not_graded(question, f"not graded: internal grader error ({type(exc).__name__})"))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def open_session(compiled: CompiledAssignment, submission: Path, limits: Limits, slot: int | None):
+    """An answer sheet is read in this process (no code runs); anything else runs in the sandbox."""
+    sheet = answer_sheet_of(submission)
+    if sheet is not None:
+        names = [c.request["name"] for q in compiled.questions for c in q.cases if c.request["kind"] == "get"]
+        return AnswerSheetSession(sheet, expected_names=names)
+    return SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot)
 
 
 def limits_for(compiled: CompiledAssignment, overrides: dict | None = None) -> Limits:
@@ -264,6 +276,10 @@ def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
         message = f"`{name}` returned something that is not plain data: {first_line}"
     elif kind == "not_loaded":
         message = f"not graded: your submission could not be loaded ({first_line})"
+    elif kind == "not_answered":  # answer sheets
+        status, message = NOT_IMPLEMENTED, first_line
+    elif kind == "unreadable":
+        status, message = FAILED, first_line
     elif kind in ("budget", "restarts"):
         status, message = TIMEOUT, f"not graded: {first_line or 'the submission used up its time budget'}"
     else:  # "protocol" and anything new
@@ -294,7 +310,8 @@ def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
-        if not file.exists():
+        if not stat.S_ISREG(file.lstat().st_mode):  # a link, a pipe: never followed, never read
+            digest.update(f"{file.name}: not a regular file\0".encode())
             continue
         name = file.relative_to(path) if path.is_dir() else Path(file.name)
         digest.update(str(name).encode() + b"\0")

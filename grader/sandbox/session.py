@@ -242,7 +242,7 @@ class SandboxSession:
         size = 0
         if source.is_file():
             if source.suffix not in (".py", ".ipynb"):
-                raise _Rejected("missing", f"{source.name} is not a .py or .ipynb file")
+                raise _Rejected("missing", f"{source.name} is not a .py or .ipynb file (an exam may also be answered on a sheet: .toml, .yaml or .yml)")
             size = source.stat().st_size
             if size > MAX_SUBMISSION_BYTES:
                 raise _Rejected("rejected", f"the submission is larger than {MAX_SUBMISSION_BYTES >> 20} MiB")
