@@ -272,9 +272,15 @@ def master_notebook(compiled: CompiledAssignment, master_source: str, vendor: bo
 
 def export_otter(assignment: str | Path, out: Path, *, vendor: bool = True) -> ExportReport:
     """Write the otter-assign master notebook of ``assignment`` and its support files into ``out``."""
+    from grader.gradescope.build import refuse_exam
+
     loaded = load_assignment(assignment)
+    refuse_exam(loaded, "an otter notebook")
+    master_path = loaded.folder / "master.py"
+    if not master_path.is_file():
+        raise FileNotFoundError(f"{loaded.name} has no master.py: the otter notebook is made from the master's cells")
     compiled = loaded.compile()
-    master = (loaded.folder / "master.py").read_text()
+    master = master_path.read_text()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 

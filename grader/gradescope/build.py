@@ -260,6 +260,7 @@ def grader_package_files() -> list[tuple[Path, str]]:
 def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bool = True) -> BuildReport:
     """Compile ``assignment`` and write its Gradescope autograder zip; return what was written."""
     loaded = load_assignment(assignment)
+    refuse_exam(loaded, "a Gradescope autograder")
     compiled = loaded.compile()
     out = Path(out) if out is not None else Path.cwd() / f"{compiled.name}-gradescope.zip"
     needs_tf = needs_tensorflow(compiled)
@@ -293,6 +294,15 @@ def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bo
                        [q.name for q in compiled.questions if q.public],
                        [q.name for q in compiled.questions if not q.public],
                        needs_tf, [name for name, _, _ in entries], out.stat().st_size)
+
+
+def refuse_exam(loaded, what: str) -> None:
+    """An exam has a variant per student: one compilation cannot grade it."""
+    from grader.exam import is_exam
+
+    if is_exam(loaded):
+        raise ValueError(f"{loaded.name} is an exam: every student has their own variant, so {what} "
+                         "holding one compiled assignment cannot grade it; grade exams with `dlgrade exam grade`")
 
 
 def _installed_version(name: str) -> str | None:

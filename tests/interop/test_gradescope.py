@@ -142,11 +142,33 @@ def test_zip_layout_and_scripts(autograder_zip, tmp_path):
     assert "tensorflow" not in (tmp_path / "requirements.txt").read_text(), "01 trains no Keras model"
 
 
-def test_building_twice_gives_the_same_bytes(autograder_zip, tmp_path):
+ALL = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/questions.py"))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_assignment_builds_without_its_answer_key_and_exams_are_refused(name, tmp_path):
+    from grader.authoring import load_assignment
+    from grader.exam import is_exam
     from grader.gradescope.build import build_autograder
 
-    again = build_autograder(ASSIGNMENT, tmp_path / "again.zip")
-    assert again.path.read_bytes() == autograder_zip.read_bytes()
+    if is_exam(load_assignment(name)):
+        with pytest.raises(ValueError, match="exam"):
+            build_autograder(name, tmp_path / "a.zip")
+        return
+    report = build_autograder(name, tmp_path / "a.zip")
+    with zipfile.ZipFile(report.path) as archive:
+        names = archive.namelist()
+        requirements = archive.read("requirements.txt").decode()
+    assert not [n for n in names if n.startswith(("reference/", "assignments/")) or n.endswith("master.py")]
+    assert ("tensorflow-cpu==" in requirements) == report.needs_tensorflow
+
+
+def test_building_twice_gives_the_same_bytes(tmp_path):
+    from grader.gradescope.build import build_autograder
+
+    first = build_autograder(ASSIGNMENT, tmp_path / "first.zip").path
+    second = build_autograder(ASSIGNMENT, tmp_path / "second.zip").path
+    assert first.read_bytes() == second.read_bytes()
 
 
 # --------------------------------------------------------------------------

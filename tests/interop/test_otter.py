@@ -184,6 +184,17 @@ def test_otter_assign_keeps_solutions_and_hidden_cases_from_students(assigned):
     assert TELLTALE in solution_source((FOLDER / "master.py").read_text())
 
 
+def test_exams_are_refused(tmp_path):
+    from grader.exam import is_exam
+
+    names = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/questions.py"))
+    exams = [name for name in names if is_exam(load_assignment(name))]
+    if not exams:
+        pytest.skip("no exam among the assignments")
+    with pytest.raises(ValueError, match="exam"):
+        otter.export_otter(exams[0], tmp_path)
+
+
 # --------------------------------------------------------------------------
 # otter run: three notebooks
 # --------------------------------------------------------------------------
