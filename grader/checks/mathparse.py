@@ -21,7 +21,11 @@ independent gates:
      ``sin^2(x)`` is ``sin(x)^2``;
    - a name made of allowed symbols glued together is their product
      (``ay`` is ``a*y`` when a and y are symbols), ``zbar`` is ``z_bar`` and
-     ``λ`` is ``lambda`` when those are the allowed symbols;
+     ``λ`` is ``lambda`` when those are the allowed symbols; ``λ`` and the
+     word ``lambda`` are ``lam`` when ``lam`` is (the course writes λ as
+     ``lam``, since ``lambda`` is a Python keyword);
+   - ``sigma'(z)``, ``σ′(z)`` (with ``'``, ``′`` or ``’``) are
+     ``sigma_prime(z)`` when ``sigma_prime`` is an allowed function;
    - juxtaposition right after a divisor is refused as ambiguous
      (``(a - y)/a(1 - a)``: is ``(1 - a)`` in the denominator?) with a
      message saying how to write either meaning;
@@ -43,7 +47,9 @@ independent gates:
    keywords). Every other node is refused. The walker builds the sympy
    expression directly from these nodes.
 
-``sigma(u)``, ``sigmoid(u)`` and ``σ(u)`` mean ``1/(1 + exp(-u))``; ``ln`` is
+``sigma(u)``, ``sigmoid(u)`` and ``σ(u)`` mean ``1/(1 + exp(-u))``;
+``sigma_prime(u)`` means its derivative ``sigma(u)*(1 - sigma(u))`` (not among
+the default functions: allowed only where a question lists it); ``ln`` is
 ``log``; ``abs``/``Abs`` is the absolute value; ``e``/``E`` is Euler's number
 and ``pi``/``π`` is pi (an allowed symbol of the same name shadows them).
 """
@@ -66,6 +72,7 @@ __all__ = [
     "parse",
     "KNOWN_FUNCTIONS",
     "DEFAULT_FUNCTIONS",
+    "ALL_FUNCTIONS",
     "CONSTANTS",
 ]
 
@@ -86,9 +93,20 @@ KNOWN_FUNCTIONS: dict[str, str] = {
     "σ": "sigmoid",
     "abs": "abs",
     "Abs": "abs",
+    "sigma_prime": "sigmoid_prime",
 }
-DEFAULT_FUNCTIONS: tuple[str, ...] = tuple(KNOWN_FUNCTIONS)
-_DISPLAY = {"sigmoid": "sigma"}
+ALL_FUNCTIONS: tuple[str, ...] = tuple(KNOWN_FUNCTIONS)
+#: Functions allowed unless a check says otherwise. ``sigma_prime`` is not one
+#: of them: it would answer "d sigma/dz" by itself, so a question opts in.
+DEFAULT_FUNCTIONS: tuple[str, ...] = tuple(f for f in KNOWN_FUNCTIONS if f != "sigma_prime")
+_DISPLAY = {"sigmoid": "sigma", "sigmoid_prime": "sigma_prime"}
+
+#: Spellings of sigma that a prime turns into sigma_prime (``sigma'``, ``σ′``).
+_PRIMED = {"sigma": "sigma_prime", "sigmoid": "sigma_prime", "σ": "sigma_prime"}
+
+#: Other names of a symbol called ``lam`` (lambda is a Python keyword, so the
+#: course's derivations write the regularisation weight λ as ``lam``).
+_LAM_ALIASES = ("λ", "lambda")
 
 CONSTANTS: dict[str, str] = {"pi": "pi", "π": "pi", "e": "e", "E": "e"}
 
@@ -102,6 +120,7 @@ _REPLACE = {
     "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u2217": "*", "\u2022": "*",
     "\u00f7": "/", "\u2215": "/",
     "\u00b2": "^2", "\u00b3": "^3",
+    "\u2032": "'", "\u2019": "'",
     "\u00a0": " ", "\t": " ", "\n": " ", "\r": " ",
 }
 
@@ -183,7 +202,7 @@ class Grammar:
     def trusted(self) -> "Grammar":
         """The same symbols with every known function and generous limits, for
         expected expressions written by the reference (sympy's ``str``)."""
-        return Grammar(self.symbols, DEFAULT_FUNCTIONS, max_length=50_000, max_depth=80,
+        return Grammar(self.symbols, ALL_FUNCTIONS, max_length=50_000, max_depth=80,
                        max_nodes=2_000, max_exponent=10**6, max_digits=10_000)
 
     @property
@@ -193,7 +212,8 @@ class Grammar:
 
 @lru_cache(maxsize=256)
 def _aliases(symbols: tuple[str, ...]) -> dict[str, str]:
-    """Other spellings of the allowed symbols: 'zbar' for 'z_bar', 'λ' for 'lambda'."""
+    """Other spellings of the allowed symbols: 'zbar' for 'z_bar', 'λ' for 'lambda',
+    'λ' and 'lambda' for 'lam'. A spelling that could mean two symbols is dropped."""
     out: dict[str, str] = {}
     counts: dict[str, int] = {}
     rev_greek = {v: k for k, v in _GREEK.items()}
@@ -203,6 +223,8 @@ def _aliases(symbols: tuple[str, ...]) -> dict[str, str]:
             cands.add(_GREEK[s])
         if s in rev_greek:
             cands.add(rev_greek[s])
+        if s == "lam":
+            cands.update(_LAM_ALIASES)
         for c in cands:
             if c and c != s:
                 counts[c] = counts.get(c, 0) + 1
@@ -247,12 +269,19 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), pos
 
 
-def _tokenize(norm: str, raise_at) -> list[_Tok]:
+def _tokenize(norm: str, raise_at, primes: bool = False) -> list[_Tok]:
+    """Tokens of ``norm``. With ``primes``, ``sigma'`` (any spelling of sigma
+    followed by a prime) is the single name token ``sigma_prime``."""
     toks: list[_Tok] = []
     i = 0
     n = len(norm)
     while i < n:
         m = _TOKEN_RE.match(norm, i)
+        if m is not None and primes and m.lastgroup == "name" and m.group() in _PRIMED \
+                and norm.startswith("'", m.end()):
+            toks.append(_Tok("name", _PRIMED[m.group()], i))
+            i = m.end() + 1
+            continue
         if m is None:
             ch = norm[i]
             hint = _CHAR_HINTS.get(ch)
@@ -335,8 +364,20 @@ class _Parser:
         return "unknown", name
 
     def split(self, name: str) -> list[str] | None:
-        """'ay' -> ['a', 'y'] when every piece is an allowed symbol (longest first)."""
-        syms = sorted(self.symbol_index, key=len, reverse=True)
+        """'ay' -> ['a', 'y'] when every piece is an allowed symbol (longest first);
+        failing that, pieces may be other spellings of symbols ('λw' -> ['lam', 'w'])."""
+        if len(name) > 40:
+            return None
+        out = self._split(name, sorted(self.symbol_index, key=len, reverse=True))
+        if out is None and self.aliases:
+            pieces = sorted(set(self.symbol_index) | set(self.aliases), key=len, reverse=True)
+            out = self._split(name, pieces)
+            if out is not None:
+                out = [self.aliases.get(p, p) for p in out]
+        return out
+
+    @staticmethod
+    def _split(name: str, syms: list[str]) -> list[str] | None:
         memo: dict[int, list[str] | None] = {}
 
         def go(k: int) -> list[str] | None:
@@ -353,8 +394,6 @@ class _Parser:
                         break
             return memo[k]
 
-        if len(name) > 40:
-            return None
         out = go(0)
         return out if out and len(out) > 1 else None
 
@@ -596,6 +635,10 @@ def _sigmoid(u: Any) -> Any:
     return 1 / (1 + sympy.exp(-u))
 
 
+def _sigmoid_prime(u: Any) -> Any:
+    return _sigmoid(u) * (1 - _sigmoid(u))
+
+
 _SYMPY_FUNCTIONS = {
     "_fn_exp": sympy.exp,
     "_fn_log": sympy.log,
@@ -607,6 +650,7 @@ _SYMPY_FUNCTIONS = {
     "_fn_cosh": sympy.cosh,
     "_fn_tanh": sympy.tanh,
     "_fn_sigmoid": _sigmoid,
+    "_fn_sigmoid_prime": _sigmoid_prime,
     "_fn_abs": sympy.Abs,
 }
 
@@ -711,7 +755,7 @@ def parse(text: str, grammar: Grammar) -> Parsed:
     def raise_whole(msg: str) -> None:
         raise ParseError(msg, None, text)
 
-    toks = _tokenize(norm, raise_at)
+    toks = _tokenize(norm, raise_at, primes="sigma_prime" in grammar.functions)
     tree = _Parser(toks, grammar, raise_at).parse()
 
     placeholders = {s: f"_sym{k}" for k, s in enumerate(grammar.symbols)}

@@ -211,3 +211,120 @@ def test_expected_strings_get_generous_limits():
     r = c.check(long_sum, long_sum)
     assert "too long" in r.message
     assert c.check("a", long_sum).fraction == 0.0
+
+
+# -- sigma_prime, primes, and lam for λ ------------------------------------------
+
+from grader.checks.mathparse import ALL_FUNCTIONS, DEFAULT_FUNCTIONS  # noqa: E402
+
+GP = Grammar(("z", "w", "lam", "y_bar"), DEFAULT_FUNCTIONS + ("sigma_prime",))
+ZP, WP, LAM, YBAR = (sp.Symbol(n, real=True) for n in ("z", "w", "lam", "y_bar"))
+SIGP = sp.exp(-ZP) / (1 + sp.exp(-ZP)) ** 2
+
+
+@pytest.mark.parametrize(
+    "text, expected, read_as",
+    [
+        ("sigma_prime(z)", SIGP, "sigma_prime(z)"),
+        ("sigma'(z)", SIGP, "sigma_prime(z)"),
+        ("σ'(z)", SIGP, "sigma_prime(z)"),
+        ("σ\u2032(z)", SIGP, "sigma_prime(z)"),
+        ("sigma\u2019(z)", SIGP, "sigma_prime(z)"),
+        ("sigmoid'(z)", SIGP, "sigma_prime(z)"),
+        ("y_bar sigma'(z)", YBAR * SIGP, "y_bar*sigma_prime(z)"),
+        ("sigma_prime z", SIGP, "sigma_prime(z)"),
+        ("sigma'^2(z)", SIGP**2, "sigma_prime(z)^2"),
+        ("sigma'(w z)", sp.exp(-WP * ZP) / (1 + sp.exp(-WP * ZP)) ** 2, "sigma_prime(w*z)"),
+        ("λ", LAM, "lam"),
+        ("lambda", LAM, "lam"),
+        ("λ w", LAM * WP, "lam*w"),
+        ("λw", LAM * WP, "lam*w"),
+        ("lambda*w + 2λ", LAM * WP + 2 * LAM, "lam*w + 2*lam"),
+        ("lam w", LAM * WP, "lam*w"),
+    ],
+)
+def test_sigma_prime_and_lam_notation(text, expected, read_as):
+    p = parse(text, GP)
+    assert sp.simplify(p.expr - expected) == 0
+    assert p.read_as == read_as
+
+
+def test_sigma_prime_means_sigma_times_one_minus_sigma():
+    p = parse("sigma_prime(z) - sigma(z)(1 - sigma(z))", GP)
+    assert sp.simplify(p.expr) == 0
+    assert sp.simplify(parse("sigma_prime(z)", GP).expr - sp.diff(1 / (1 + sp.exp(-ZP)), ZP)) == 0
+
+
+def test_sigma_prime_is_opt_in():
+    assert "sigma_prime" not in DEFAULT_FUNCTIONS and "sigma_prime" in ALL_FUNCTIONS
+    g = Grammar(("z",))  # the default functions
+    with pytest.raises(ParseError, match="the function 'sigma_prime' is not allowed") as info:
+        parse("sigma_prime(z)", g)
+    assert info.value.position == 0
+    # without sigma_prime, a prime is the usual error at its position
+    for text in ("sigma'(z)", "σ\u2032(z)"):
+        with pytest.raises(ParseError, match="primes and quotes") as info:
+            parse(text, g)
+        assert info.value.position == text.index("(") - 1
+    # expected expressions (trusted) may use it
+    assert parse("sigma_prime(z)", g.trusted()).expr == parse("sigma_prime(z)", GP).expr
+
+
+@pytest.mark.parametrize("text", ["sigma''(z)", "sigma'", "'sigma'(z)", "sigma'(z)'", "exp'(z)", "z'",
+                                  "sigma ' (z)", "sigma_prime'(z)", "sigma_prime(z, z)"])
+def test_primes_elsewhere_are_refused(text):
+    with pytest.raises(ParseError):
+        parse(text, GP)
+
+
+def test_lam_aliases_only_when_unambiguous():
+    # 'lambda' as a symbol keeps λ for itself
+    g = Grammar(("lambda", "w"))
+    assert parse("λ", g).expr == sp.Symbol("lambda", real=True)
+    # both: λ could be either, so it is not guessed
+    g = Grammar(("lam", "lambda"))
+    assert parse("lambda", g).expr == sp.Symbol("lambda", real=True)
+    with pytest.raises(ParseError, match="unknown symbol 'λ'"):
+        parse("λ", g)
+    # no lam: 'lambda' is not a name at all
+    with pytest.raises(ParseError, match="unknown symbol 'lambda'"):
+        parse("lambda", Grammar(("w",)))
+
+
+def test_glued_names_prefer_symbols_over_other_spellings():
+    # 'abx' is a*b*x by the symbols; the spelling 'ab' (of a_b) is a fallback only
+    g = Grammar(("a", "b", "x", "a_b"))
+    A_, B_, X_ = (sp.Symbol(n, real=True) for n in ("a", "b", "x"))
+    assert parse("abx", g).expr == A_ * B_ * X_
+    assert parse("ab", g).expr == sp.Symbol("a_b", real=True)  # a whole name is a spelling first, as before
+    g = Grammar(("z_bar", "x"))
+    assert parse("zbarx", g).expr == sp.Symbol("z_bar", real=True) * sp.Symbol("x", real=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('touch {m}')",
+        "sigma'(__import__('os'))",
+        "λ.__class__",
+        "lambda: open('{m}','w')",
+        "(lambda q: q)(1)",
+        "sigma_prime(" * 100 + "z" + ")" * 100,
+        "sigma'(" * 100 + "z" + ")" * 100,
+        "σ'" * 300,
+        "λ" * 1000,
+    ],
+)
+def test_hostile_input_with_the_new_names_runs_nothing(text, tmp_path):
+    from grader.checks.mathparse import ALL_FUNCTIONS as ALL
+
+    marker = tmp_path / "marker"
+    text = text.replace("{m}", str(marker))
+    check = Expression(symbols=("z", "lam"), functions=ALL)
+    start = time.monotonic()
+    r = check.check(text, "lam - z")
+    assert time.monotonic() - start < 2.0
+    assert r.fraction == 0.0
+    assert "internal error" not in r.message
+    assert r.message.startswith(("could not read your expression", "your expression is too long", "not equivalent"))
+    assert not marker.exists()
