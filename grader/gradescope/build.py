@@ -117,6 +117,10 @@ set -euo pipefail
 SOURCE="${{DLGRADE_GS_SOURCE:-/autograder/source}}"
 VENV="${{DLGRADE_GS_VENV:-{DEFAULT_VENV}}}"
 export DEBIAN_FRONTEND=noninteractive
+case "$VENV" in
+    /tmp|/tmp/*) echo "setup.sh: the virtual environment cannot live under /tmp: the sandbox gives" \
+                      "student code its own /tmp, which hides it" >&2; exit 1 ;;
+esac
 
 apt-get update -q
 apt-get install -y -q --no-install-recommends bubblewrap python3-venv python3 util-linux libseccomp2 ca-certificates
