@@ -103,7 +103,13 @@ def grade(args: argparse.Namespace, manifest: dict) -> dict:
     result = grade_submission(compiled, submission, submission_id=_submission_id(args.metadata))
     data = result.to_gradescope("student")
     if result.grader_error:
+        # A fault of the grader, not of the student: no score stands (the instructor grades it again;
+        # what was graded before the fault stays in extra_data).
+        data["score"] = 0.0
+        for test in data["tests"]:
+            test["score"], test["status"] = 0.0, "failed"
         data["output"] = FAILURE_OUTPUT + "\n\n" + data["output"]
+        data["extra_data"]["autograder_error"] = result.grader_error.splitlines()[0][:2000]
     _report_for_instructors(result)
     return data
 

@@ -243,6 +243,16 @@ def test_grader_crash_writes_a_failure_result(autograder_zip, tmp_path, validato
     assert "Traceback" in done.stdout  # for the instructor
 
 
+def test_sandbox_fault_is_an_autograder_failure_not_a_grade(autograder_zip, tmp_path, validator):
+    """The engine records a fault of the sandbox as grader_error: no score stands."""
+    root = autograder_root(tmp_path, autograder_zip, {"backprop.py": EXAMPLES / "reference.py"})
+    results, _ = run_autograder(root, DLGRADE_SANDBOX="no-such-mode")
+    validator.validate(results)
+    assert results["score"] == 0 and results["output"].startswith("The autograder failed")
+    assert all(t["score"] == 0 and t["status"] == "failed" for t in results["tests"])
+    assert "DLGRADE_SANDBOX" in results["extra_data"]["autograder_error"]
+
+
 def test_interpreter_failure_writes_a_failure_result(autograder_zip, tmp_path, validator):
     root = autograder_root(tmp_path, autograder_zip, {"backprop.py": EXAMPLES / "reference.py"})
     results, _ = run_autograder(root, DLGRADE_GS_PYTHON=str(tmp_path / "no-such-python"))
