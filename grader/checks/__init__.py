@@ -15,7 +15,7 @@ from .gradient import Gradient
 from .model import Accuracy
 from .network import ReluNetworkOutputs
 from .numeric import Number
-from .symbolic import Expression
+from .symbolic import Expression, ExpressionForm
 
 __all__ = [
     "CheckResult",
@@ -25,6 +25,7 @@ __all__ = [
     "ArrayClose",
     "Gradient",
     "Expression",
+    "ExpressionForm",
     "Accuracy",
     "Exact",
     "OneOf",

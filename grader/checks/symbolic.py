@@ -32,6 +32,28 @@ Equivalence is on the domains: ``sqrt(a^2)`` equals ``a`` when a is in
 An answer may be an equation ``lhs = rhs``: with ``target`` set, the left
 side must name it (``w_bar = z_bar*x + R_bar*w``); without ``target`` the
 left side is ignored. Only the right side is compared.
+
+``definitions`` ({name: expression}) name intermediate quantities of the
+lecture, e.g. ``{"x": "cos(t)", "y": "t**2"}`` for df/dt, or ``y =
+sigma(w*x + b)`` in a backward pass. Their names are allowed in the answer
+besides ``symbols`` (the independent variables, the only ones drawn at random
+points); before comparing, every defined name in the answer and in the
+expected expression is replaced by its definition, repeatedly until none is
+left, so ``y*(1 - y)`` is read as ``sigma(w*x + b)*(1 - sigma(w*x + b))``. A
+definition may use other defined names; circular definitions are refused when
+the check is built. Definitions are the author's text, read by the same
+whitelisting parser as the expected expression (never ``eval``/``sympify``);
+nothing a student writes can define a name (``y = ...`` as an answer is an
+equation whose left side names the target, nothing more).
+
+:class:`ExpressionForm` (kind ``expression_form``) reads an answer exactly as
+:class:`Expression` does (text, left-hand side, parser) and passes when it
+reads, without looking at an expected value: for public questions, whose
+expected values are shipped to students.
+
+:meth:`Expression.for_derivation` builds the check and the expected text from
+a reference ``Derivation`` (its expression or its local form, its inputs, its
+definitions as text, its functions).
 """
 
 from __future__ import annotations
@@ -50,9 +72,9 @@ import sympy
 
 from ._coerce import describe_value, short
 from .base import Check, CheckResult, ExpectedValueError
-from .mathparse import DEFAULT_FUNCTIONS, Grammar, ParseError, Parsed, parse
+from .mathparse import DEFAULT_FUNCTIONS, KNOWN_FUNCTIONS, Grammar, ParseError, Parsed, parse
 
-__all__ = ["Expression", "DEFAULT_DOMAIN"]
+__all__ = ["Expression", "ExpressionForm", "DEFAULT_DOMAIN"]
 
 DEFAULT_DOMAIN = (0.05, 0.95)
 _DPS = 50
@@ -212,6 +234,170 @@ def _parse_cached(text: str, grammar: Grammar) -> Parsed:
     return parse(text, grammar)
 
 
+_MAX_DEFINITION_NODES = 20_000
+
+
+def _count_nodes(e: Any, cap: int) -> int:
+    n = 0
+    for _ in sympy.preorder_traversal(e):
+        n += 1
+        if n > cap:
+            break
+    return n
+
+
+def _definition_cycle(deps: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of the dependency graph as a path [a, b, ..., a], or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        path.append(n)
+        for m in sorted(deps[n]):
+            if state.get(m) == 1:
+                return path[path.index(m):] + [m]
+            if m not in state:
+                found = visit(m)
+                if found:
+                    return found
+        path.pop()
+        state[n] = 2
+        return None
+
+    for n in deps:
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+@lru_cache(maxsize=128)
+def _resolve_definitions(symbols: tuple[str, ...], items: tuple[tuple[str, str], ...]) -> dict:
+    """{sympy symbol of a defined name: its definition in ``symbols`` only}.
+
+    Each definition is read by the whitelisting parser (trusted limits: it is
+    the author's text) with the symbols and the defined names allowed; then
+    defined names are substituted, repeatedly, until none is left. ValueError
+    for text that does not read, a circular definition, or one that grows too
+    large."""
+    names = tuple(n for n, _ in items)
+    grammar = Grammar(symbols + names).trusted()
+    parsed: dict[str, Any] = {}
+    for name, text in items:
+        try:
+            parsed[name] = parse(text, grammar).expr
+        except ParseError as exc:
+            raise ValueError(f"Expression: the definition of {name!r}, {short(text, 200)!r}, cannot be read: {exc}") from None
+    sym = dict(zip(names, (sympy.Symbol(n, real=True) for n in names)))
+    deps = {n: {m for m in names if sym[m] in e.free_symbols} for n, e in parsed.items()}
+    cycle = _definition_cycle(deps)
+    if cycle:
+        raise ValueError(
+            "Expression: the definitions are circular: " + " -> ".join(cycle)
+            + " (a defined name cannot depend on itself)"
+        )
+    step = {sym[n]: e for n, e in parsed.items()}
+    defined = set(step)
+    resolved: dict[Any, Any] = {}
+    for name, e in parsed.items():
+        for _ in range(len(names) + 1):  # an acyclic chain is at most len(names) deep
+            if not (e.free_symbols & defined):
+                break
+            e = e.xreplace(step)
+            if _count_nodes(e, _MAX_DEFINITION_NODES) > _MAX_DEFINITION_NODES:
+                raise ValueError(f"Expression: the definition of {name!r} grows too large once the "
+                                 "defined names in it are replaced")
+        else:  # pragma: no cover - excluded by the cycle check
+            raise ValueError(f"Expression: the definition of {name!r} does not resolve")
+        resolved[sym[name]] = e
+    return resolved
+
+
+def _read_answer(got: Any, grammar: Grammar, target: str | None, max_length: int
+                 ) -> tuple[Parsed | None, str, CheckResult | None]:
+    """The student's answer read as an expression: (parsed, text, None), or
+    (None, text, failure) with the parser's message (position and caret), a
+    wrong left-hand side, a non-string answer or a too long one. The failure
+    carries no expected value."""
+    text, why = _got_text(got)
+    if why is not None:
+        return None, "", CheckResult(0.0, why, data={"reason": "type"})
+    if len(text) > max_length:
+        return None, text, CheckResult(
+            0.0,
+            f"your expression is too long ({len(text)} characters; at most {max_length})",
+            data={"reason": "parse"},
+        )
+    body, offset = text, 0
+    if text.count("=") == 1 and "==" not in text:
+        lhs, _, body = text.partition("=")
+        offset = len(lhs) + 1
+        name = "".join(lhs.split())
+        if target is not None and _lhs_key(name) != _lhs_key(target):
+            shown = short(name, 40) or "nothing"
+            return None, text, CheckResult(
+                0.0,
+                f"the left-hand side of your equation is {shown!r}, but this question asks for "
+                f"{target}; write '{target} = ...' or just the expression",
+                data={"reason": "target", "lhs": name},
+            )
+    try:
+        return _parse_cached(body, grammar), text, None
+    except ParseError as exc:
+        if offset:
+            exc = exc.shifted(offset, text)
+        pointer = exc.pointer()
+        return None, text, CheckResult(
+            0.0,
+            f"could not read your expression: {exc}" + (f"\n{pointer}" if pointer else ""),
+            data={"reason": "parse", "position": exc.position, "error": exc.message},
+        )
+
+
+def _got_text(got: Any) -> tuple[str | None, str | None]:
+    if isinstance(got, str):
+        return got, None
+    if isinstance(got, (bool, np.bool_)):
+        return None, f"expected an expression written as a string, e.g. \"a - y\", but your answer is {describe_value(got)}"
+    if isinstance(got, (int, np.integer)):
+        if abs(int(got)) < 10**40:
+            return str(int(got)), None
+        return None, "a whole number that is too large; an expression written as a string was expected"
+    if isinstance(got, (float, np.floating)) and math.isfinite(float(got)):
+        return repr(float(got)), None
+    return None, f"expected an expression written as a string, e.g. \"a - y\", but your answer is {describe_value(got)}"
+
+
+def _check_grammar_fields(owner: str, symbols: Any, functions: Any, target: Any, max_length: Any) -> Grammar:
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(f"{owner}: max_length must be a positive integer, got {max_length!r}")
+    if target is not None and (not isinstance(target, str) or not target.strip()):
+        raise ValueError(f"{owner}: target must be a non-empty string or None, got {target!r}")
+    return Grammar(symbols, functions, max_length=max_length)  # validates names
+
+
+def _is_derivation(obj: Any) -> bool:
+    """A reference ``Derivation`` (duck-typed: the grader does not import the answer key)."""
+    return all(hasattr(obj, a) for a in ("expression", "local", "inputs", "definitions", "functions", "constraints"))
+
+
+def _same_function(name: str, fn: Any) -> bool:
+    """Whether the derivation's sympy Lambda ``fn`` means what the parser reads ``name(u)`` as."""
+    u = sympy.Symbol("u", real=True)
+    try:
+        ours = parse(f"{name}(u)", Grammar(("u",), (name,))).expr
+        for v in ("-1.3", "0.2", "2.1"):
+            a = complex(sympy.N(ours.xreplace({u: sympy.Rational(v)}), 30))
+            b = complex(sympy.N(fn(sympy.Rational(v)), 30))
+            if abs(a - b) > 1e-20 * max(1.0, abs(a)):
+                return False
+        return True
+    except Exception:
+        return False
+
+
 @dataclass(frozen=True)
 class Expression(Check):
     kind: ClassVar[str] = "expression"
@@ -225,9 +411,10 @@ class Expression(Check):
     target: str | None = None
     max_length: int = 500
     simplify_timeout: float = 1.0
+    definitions: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        grammar = Grammar(self.symbols, self.functions, max_length=self.max_length)  # validates names
+        grammar = _check_grammar_fields("Expression", self.symbols, self.functions, self.target, self.max_length)
         object.__setattr__(self, "symbols", grammar.symbols)
         object.__setattr__(self, "functions", grammar.functions)
         if isinstance(self.points, bool) or not isinstance(self.points, int) or not 1 <= self.points <= 1000:
@@ -239,11 +426,12 @@ class Expression(Check):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"Expression: {name} must be a finite number >= 0, got {v!r}")
             object.__setattr__(self, name, float(v))
-        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 1:
-            raise ValueError(f"Expression: max_length must be a positive integer, got {self.max_length!r}")
         domains = {}
         for name, dom in dict(self.domains or {}).items():
             if name not in self.symbols:
+                if isinstance(self.definitions, dict) and name in self.definitions:
+                    raise ValueError(f"Expression: domain given for {name!r}, a defined name; domains are for "
+                                     f"the symbols {self.symbols}, whose values a defined name is computed from")
                 raise ValueError(f"Expression: domain given for {name!r}, which is not one of the symbols {self.symbols}")
             try:
                 lo, hi = (float(x) for x in dom)
@@ -253,20 +441,113 @@ class Expression(Check):
                 raise ValueError(f"Expression: the domain of {name!r} must have finite low < high, got {dom!r}")
             domains[name] = (lo, hi)
         object.__setattr__(self, "domains", domains)
-        if self.target is not None and (not isinstance(self.target, str) or not self.target.strip()):
-            raise ValueError(f"Expression: target must be a non-empty string or None, got {self.target!r}")
+        object.__setattr__(self, "definitions", self._checked_definitions())
+
+    def _checked_definitions(self) -> dict:
+        raw = self.definitions if self.definitions is not None else {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"Expression: definitions must be a dict {{name: expression}}, got {type(raw).__name__}")
+        defs: dict[str, str] = {}
+        for name, text in raw.items():
+            if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text):
+                text = repr(text)
+            if not isinstance(text, str):
+                raise ValueError(
+                    f"Expression: the definition of {name!r} must be a string in the checker's grammar "
+                    f"(e.g. str(sympy_expression)), got {type(text).__name__}"
+                )
+            defs[name] = text
+        if not defs:
+            return {}
+        Grammar(tuple(defs))  # valid, distinct names
+        both = [n for n in defs if n in self.symbols]
+        if both:
+            raise ValueError(
+                f"Expression: {', '.join(map(repr, both))} is both a symbol and a defined name; symbols are the "
+                "independent variables, a defined name stands for its definition"
+            )
+        if self.target is not None and any(_lhs_key(n) == _lhs_key(self.target) for n in defs):
+            raise ValueError(f"Expression: the target {self.target!r} is a defined name, so the answer "
+                             f"'{self.target}' would be accepted")
+        _resolve_definitions(self.symbols, tuple(defs.items()))  # reads them, refuses cycles
+        return defs
+
+    @property
+    def allowed_names(self) -> tuple[str, ...]:
+        """The names an answer may use: the symbols, then the defined names."""
+        return self.symbols + tuple(self.definitions)
 
     @property
     def grammar(self) -> Grammar:
-        return Grammar(self.symbols, self.functions, max_length=self.max_length)
+        return Grammar(self.allowed_names, self.functions, max_length=self.max_length)
+
+    def _substitutions(self) -> dict:
+        if not self.definitions:
+            return {}
+        return _resolve_definitions(self.symbols, tuple(self.definitions.items()))
+
+    def expand(self, expr: Any) -> Any:
+        """``expr`` (built by the parser) with every defined name replaced by its definition."""
+        subs = self._substitutions()
+        return expr.xreplace(subs) if subs else expr
 
     def describe(self) -> str:
         eq = f" (you may write it as '{self.target} = ...')" if self.target else ""
+        defined = (f"; you may also use {', '.join(self.definitions)}, which stand for their definitions"
+                   if self.definitions else "")
         return (
-            f"an expression in {', '.join(self.symbols)} equivalent to the expected one{eq}; "
+            f"an expression in {', '.join(self.symbols)} equivalent to the expected one{eq}{defined}; "
             f"functions allowed: {', '.join(self.functions) or 'none'}; '^' or '**' for powers, "
             "'*' may be left out (2x, a(1 - a))"
         )
+
+    def form(self) -> "ExpressionForm":
+        """The public check of this question: the answer reads with the same names,
+        functions, target and length limit (its value is not looked at)."""
+        return ExpressionForm(symbols=self.allowed_names, functions=self.functions, target=self.target,
+                              max_length=self.max_length)
+
+    @classmethod
+    def for_derivation(cls, derivation: Any, *, local: bool = False, **params: Any) -> tuple["Expression", str]:
+        """``(check, expected text)`` for a reference ``Derivation``.
+
+        The expected text is ``str`` of its ``expression`` (or of its ``local``
+        form, the step in the lecture's notation, with ``local=True``). Unless
+        given in ``params``: the symbols are its inputs (given symbols that are
+        defined names are left to their definitions), the definitions its
+        ``definitions`` as text (``str`` of each sympy expression), the
+        functions the default ones plus its own (e.g. ``sigma_prime``), each
+        checked to mean what the parser reads. Other ``params`` (target,
+        domains, ...) go to the check.
+        """
+        if not _is_derivation(derivation):
+            raise TypeError(f"Expression.for_derivation: not a Derivation: {type(derivation).__name__}")
+        name = getattr(derivation, "name", "derivation")
+        if isinstance(derivation.expression, sympy.MatrixBase):
+            raise ValueError(f"{name}: a vector derivation; ask for one component at a time")
+        if derivation.constraints:
+            raise ValueError(f"{name}: derivations with constraints are not supported by Expression")
+        expr = derivation.local if local else derivation.expression
+        if expr is None:
+            raise ValueError(f"{name}: has no local form")
+        params = dict(params)
+        if "definitions" not in params:
+            params["definitions"] = {n: str(e) for n, e in derivation.definitions}
+        defined = set(params["definitions"] or {})
+        symbols = params.get("symbols", derivation.inputs)
+        params["symbols"] = tuple(s for s in ((symbols,) if isinstance(symbols, str) else symbols)
+                                  if s not in defined)
+        if "functions" not in params:
+            extra = []
+            for fname, fn in derivation.functions:
+                if fname not in KNOWN_FUNCTIONS:
+                    raise ValueError(f"{name}: the function {fname!r} is not known to the expression parser")
+                if not _same_function(fname, fn):
+                    raise ValueError(f"{name}: the function {fname!r} does not mean what the parser reads it as")
+                if fname not in DEFAULT_FUNCTIONS:
+                    extra.append(fname)
+            params["functions"] = DEFAULT_FUNCTIONS + tuple(extra)
+        return cls(**params), str(expr)
 
     # ------------------------------------------------------------------
     def parse_expected(self, expected: Any) -> Parsed:
@@ -277,7 +558,7 @@ class Expression(Check):
         if "=" in expected:
             expected = expected.split("=", 1)[1]
         try:
-            return _parse_cached(expected, self.grammar.trusted())
+            return _parse_cached(expected, self.grammar.trusted())  # defined names allowed
         except ParseError as exc:
             raise ExpectedValueError(f"Expression: the expected expression {short(expected, 200)!r} cannot be read: {exc}") from None
 
@@ -330,67 +611,27 @@ class Expression(Check):
             return {"verdict": "agree", "n": n_valid}
         return {"verdict": "unknown", "n": n_valid}
 
-    def _got_text(self, got: Any) -> tuple[str | None, str | None]:
-        if isinstance(got, str):
-            return got, None
-        if isinstance(got, (bool, np.bool_)):
-            return None, f"expected an expression written as a string, e.g. \"a - y\", but your answer is {describe_value(got)}"
-        if isinstance(got, (int, np.integer)):
-            if abs(int(got)) < 10**40:
-                return str(int(got)), None
-            return None, "a whole number that is too large; an expression written as a string was expected"
-        if isinstance(got, (float, np.floating)) and math.isfinite(float(got)):
-            return repr(float(got)), None
-        return None, f"expected an expression written as a string, e.g. \"a - y\", but your answer is {describe_value(got)}"
-
     def _check(self, got: Any, expected: Any) -> CheckResult:
         exp = self.parse_expected(expected)
-        text, why = self._got_text(got)
-        if why is not None:
-            return CheckResult(0.0, why, data={"reason": "type"})
-        if len(text) > self.max_length:
-            return CheckResult(
-                0.0,
-                f"your expression is too long ({len(text)} characters; at most {self.max_length})",
-                data={"reason": "parse"},
-            )
-        body, offset = text, 0
-        if text.count("=") == 1 and "==" not in text:
-            lhs, _, body = text.partition("=")
-            offset = len(lhs) + 1
-            name = "".join(lhs.split())
-            if self.target is not None and _lhs_key(name) != _lhs_key(self.target):
-                shown = short(name, 40) or "nothing"
-                return CheckResult(
-                    0.0,
-                    f"the left-hand side of your equation is {shown!r}, but this question asks for "
-                    f"{self.target}; write '{self.target} = ...' or just the expression",
-                    data={"reason": "target", "lhs": name},
-                )
-        try:
-            parsed = _parse_cached(body, self.grammar)
-        except ParseError as exc:
-            if offset:
-                exc = exc.shifted(offset, text)
-            pointer = exc.pointer()
-            return CheckResult(
-                0.0,
-                f"could not read your expression: {exc}" + (f"\n{pointer}" if pointer else ""),
-                detail=f"expected: {exp.read_as}",
-                data={"reason": "parse", "position": exc.position, "error": exc.message},
-            )
+        parsed, text, failure = _read_answer(got, self.grammar, self.target, self.max_length)
+        if failure is not None:
+            if failure.data.get("reason") == "parse" and "position" in failure.data:
+                return CheckResult(failure.fraction, failure.message, detail=f"expected: {exp.read_as}",
+                                   data=failure.data)
+            return failure
         read = f"(read as: {short(parsed.read_as, 200)})"
         data: dict[str, Any] = {"read_as": parsed.read_as, "got": text}
         ok_detail = f"expected: {exp.read_as}"
 
+        got_expr, exp_expr = self.expand(parsed.expr), self.expand(exp.expr)
         try:
-            identical = bool((parsed.expr - exp.expr) == 0)
+            identical = bool((got_expr - exp_expr) == 0)
         except Exception:
             identical = False
         if identical:
             return CheckResult(1.0, f"correct {read}", detail=ok_detail, data={**data, "method": "identical"})
 
-        num = self._compare_numeric(parsed.expr, exp.expr)
+        num = self._compare_numeric(got_expr, exp_expr)
         data["points_checked"] = num["n"]
         if num["verdict"] == "agree":
             return CheckResult(1.0, f"correct {read}", detail=ok_detail, data={**data, "method": "numeric"})
@@ -398,7 +639,7 @@ class Expression(Check):
         if num["verdict"] == "unknown":
             # Too few points where the expected expression is defined and real:
             # only a symbolic proof can decide.
-            if simplify_is_zero(parsed.expr - exp.expr, self.simplify_timeout):
+            if simplify_is_zero(got_expr - exp_expr, self.simplify_timeout):
                 return CheckResult(1.0, f"correct {read}", detail=ok_detail, data={**data, "method": "simplify"})
             return CheckResult(
                 0.0,
@@ -406,10 +647,14 @@ class Expression(Check):
                 detail=ok_detail,
                 data={**data, "method": "none"},
             )
-        used = parsed.expr.free_symbols | exp.expr.free_symbols
+        used = got_expr.free_symbols | exp_expr.free_symbols
         names = [s for s in self.symbols if any(str(u) == s for u in used)]
         pt = num["point"]
         where = "at " + ", ".join(f"{s}={_nstr(mpmath.mpf(repr(pt[s])))}" for s in names) + " " if names else ""
+        mine = {str(u) for u in parsed.expr.free_symbols}
+        defined_used = [n for n in self.definitions if n in mine]
+        if defined_used and where:
+            where += f"(with {', '.join(defined_used)} computed from these) "
         if num["how"] == "undefined":
             says = "is undefined (a division by zero, or an overflow?)"
         elif num["how"] == "complex":
@@ -423,4 +668,54 @@ class Expression(Check):
             f"not equivalent: {where}your expression {says} {read}",
             detail=f"{ok_detail}; there it gives {num['expected_value']}",
             data=data,
+        )
+
+
+@dataclass(frozen=True)
+class ExpressionForm(Check):
+    """The answer reads as an expression with the allowed symbols and functions.
+
+    The same reading as :class:`Expression` (a string, or a number; the length
+    limit; ``lhs = rhs`` with the left side naming ``target`` when it is set;
+    the whitelisting parser), and the same messages (position and caret,
+    unknown symbol with the allowed list). ``expected`` is never used, so the
+    check can be public: it tells a student that an answer will be read,
+    not whether it is right. ``symbols`` are all the names an answer may use
+    (for a question with definitions, the symbols and the defined names:
+    :meth:`Expression.form` builds the matching check).
+    """
+
+    kind: ClassVar[str] = "expression_form"
+
+    symbols: tuple[str, ...] = ("a", "y")
+    functions: tuple[str, ...] = DEFAULT_FUNCTIONS
+    target: str | None = None
+    max_length: int = 500
+
+    def __post_init__(self) -> None:
+        grammar = _check_grammar_fields("ExpressionForm", self.symbols, self.functions, self.target, self.max_length)
+        object.__setattr__(self, "symbols", grammar.symbols)
+        object.__setattr__(self, "functions", grammar.functions)
+
+    @property
+    def grammar(self) -> Grammar:
+        return Grammar(self.symbols, self.functions, max_length=self.max_length)
+
+    def describe(self) -> str:
+        eq = f" (you may write it as '{self.target} = ...')" if self.target else ""
+        return (
+            f"an expression that reads, in {', '.join(self.symbols) or 'numbers only'}{eq}; "
+            f"functions allowed: {', '.join(self.functions) or 'none'} (only the form is checked here, "
+            "not the value)"
+        )
+
+    def _check(self, got: Any, expected: Any) -> CheckResult:  # noqa: ARG002 - expected is not used
+        parsed, text, failure = _read_answer(got, self.grammar, self.target, self.max_length)
+        if failure is not None:
+            return failure
+        return CheckResult(
+            1.0,
+            f"reads as an expression (read as: {short(parsed.read_as, 200)}); whether it is right "
+            "is not checked here",
+            data={"read_as": parsed.read_as, "got": text},
         )
