@@ -247,13 +247,28 @@ class QuestionBuilder:
         """Compare the module-level name ``name`` of the submission (e.g. ``LOSS``)."""
         self._add(Case(label or name, {"kind": "get", "name": name}, expected, check, weight=weight))
 
-    def expression(self, name: str, *, expected: Any, symbols: tuple[str, ...], label: str | None = None,
-                   target: str | None = None, domains: dict | None = None, weight: float = 1.0) -> None:
+    def expression(self, name: str, *, expected: Any, symbols: tuple[str, ...] | None = None,
+                   label: str | None = None, target: str | None = None, domains: dict | None = None,
+                   weight: float = 1.0, local: bool = False) -> None:
         """A symbolic answer: the string ``name`` in the submission must be equivalent to ``expected``.
 
         ``expected`` is a sympy expression (computed by sympy from a forward
-        definition) or a string in the checker's grammar.
+        definition) or a string in the checker's grammar; ``symbols`` are then
+        required. It may also be a reference ``Derivation``: the expected value
+        is its ``expression``, or its ``local`` form (the step in the lecture's
+        notation) with ``local=True``; the answer may use its symbols, its
+        defined names standing for their definitions (passed to the check as
+        text, ``str`` of each sympy expression) and its functions; ``symbols``,
+        if given, replace its inputs (see ``Expression.for_derivation``).
         """
+        if not isinstance(expected, (str, int, float)) and hasattr(expected, "definitions"):
+            params = {"symbols": tuple(symbols)} if symbols is not None else {}
+            check, text = Expression.for_derivation(expected, local=local, target=target,
+                                                    domains=domains or {}, **params)
+            self.answer(name, expected=text, check=check, label=label, weight=weight)
+            return
+        if symbols is None or local:
+            raise TypeError("expression: give symbols (and no local=True) unless expected is a Derivation")
         check = Expression(symbols=tuple(symbols), target=target, domains=domains or {})
         self.answer(name, expected=str(expected), check=check, label=label, weight=weight)
 

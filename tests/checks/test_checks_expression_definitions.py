@@ -364,3 +364,29 @@ def test_for_derivation_refuses_a_function_the_parser_reads_otherwise():
     with pytest.raises(ValueError, match="'relu' is not known"):
         Expression.for_derivation(unknown)
 
+
+def test_question_builder_takes_a_derivation():
+    from grader.authoring import Assignment
+
+    a = Assignment("t_expr", title="t", module="m")
+
+    @a.question(points=1)
+    def q1(q):
+        q.expression("W_BAR", expected=get_derivation("logistic_least_squares.w_bar"), local=True, target="w_bar")
+        q.expression("DF_DT", expected=get_derivation("chain_rule_example"))
+        q.expression("DL_DZ", expected="a - y", symbols=("a", "y"))  # the plain form is unchanged
+
+    cases = a.compile().questions[0].cases
+    w, df, dl = cases
+    assert w.expected == "R_bar*w + x*z_bar" and w.check.target == "w_bar" and w.check.definitions
+    assert w.check.check("w_bar = z_bar x + λ w", w.expected).passed
+    assert df.check.check("y exp(x y)(-sin t) + (1 + x exp(x y)) 2t", df.expected).passed
+    assert dl.check == Expression(symbols=("a", "y")) and dl.expected == "a - y"
+    with pytest.raises(TypeError):
+        a2 = Assignment("t2", title="t", module="m")
+
+        @a2.question(points=1)
+        def q2(q):
+            q.expression("X", expected="a")
+
+        a2.compile()
