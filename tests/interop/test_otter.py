@@ -137,6 +137,20 @@ def test_master_notebook_follows_otter_assign_format(exported, compiled):
     assert all(f'"{name}"' not in public_data for name in hidden)
 
 
+def test_vendored_checks_are_self_contained(exported):
+    """Where otter grades, `grader` is the copy shipped with the export, complete for the tests."""
+    probe = ("import sys, dlgrade_otter, grader\n"
+             "from grader.checks import check_from_spec\n"
+             "mine = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'grader'"
+             " and getattr(m, '__file__', None)]\n"
+             "print(all(f.startswith(sys.argv[1]) for f in mine), len(mine))\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(exported)], cwd=exported, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    inside, count = done.stdout.split()
+    assert inside == "True" and int(count) > 5
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the unstable sigmoid example overflows
 def test_replay_in_process_agrees_with_dlgrade_case_by_case(exported, compiled, monkeypatch):
     """Without otter: every example's notebook namespace, replayed through dlgrade_otter, gets
