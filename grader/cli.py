@@ -14,6 +14,8 @@ COMMANDS = {
     "generate": "grader.generate.command",
     "grades": "grader.grades.command",
     "exam": "grader.exam.command",
+    "gradescope": "grader.gradescope.command",
+    "export": "grader.export.command",
     "demo": "grader.demo.command",
 }
 

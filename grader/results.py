@@ -121,6 +121,9 @@ class SubmissionResult:
                 "visibility": "visible" if q.public else "after_published",
             })
         output = self._summary_line()
+        if self.grader_error:
+            output += ("\nThe grader failed on this submission (not your fault); your instructor will grade it "
+                       "again.")
         if not self.load.ok:
             output += f"\nYour submission could not be loaded: {self.load.error}"
         return {
