@@ -9,9 +9,9 @@ question's seeded generator ``q.rng``.
 import numpy as np
 
 from grader.authoring import Assignment
-from grader.checks import ArrayClose, Form, Number
+from grader.checks import ArrayClose, Expression, Form, Number
 from reference import lectures
-from reference.derivations import LOGISTIC_BACKWARD_ORDER, get_derivation
+from reference.derivations import get_derivation
 from reference.losses import binary_cross_entropy, one_hot, softmax, softmax_cross_entropy
 
 assignment = Assignment("02_softmax", title="Softmax, cross-entropy and derivations", module="softmax",
@@ -20,11 +20,23 @@ assignment = Assignment("02_softmax", title="Softmax, cross-entropy and derivati
 VALUES = ArrayClose(rtol=1e-9, atol=1e-12)   # elementwise float64 functions
 LOSS = Number(rtol=1e-9, atol=1e-12)         # a loss returned as one float
 
-# Error signals of the logistic backward pass that are identically 1 (L_reg_bar,
-# L_bar): an answer may keep them as factors. They are evaluated at 1.
-UNIT_BARS = tuple(bar for bar in LOGISTIC_BACKWARD_ORDER
-                  if get_derivation(f"logistic_least_squares.{bar}").local == 1)
-ONE = (1.0 - 1e-12, 1.0 + 1e-12)
+# Every symbolic answer: name -> (derivation, expected in its local form?, target).
+# The local form is the lecture's step (``R_bar*w + x*z_bar``); both forms mean the
+# same once the derivation's definitions are put in, the local one reads better in
+# feedback. An answer may use the derivation's defined names (x and y in df/dt;
+# the nodes z, y, L, R and the earlier error signals in the backward pass), each
+# standing for its definition, and its functions (sigma_prime in the backward pass).
+EXPRESSIONS = {
+    "DL_DA": ("bce_derivative", False, None),
+    "DL_DZ": ("sigmoid_bce_dz", False, None),
+    "DSIGMA_DZ": ("sigmoid_derivative", False, None),
+    "DF_DT": ("chain_rule_example", False, None),
+    "Y_BAR": ("logistic_least_squares.y_bar", True, "y_bar"),
+    "R_BAR": ("logistic_least_squares.R_bar", True, "R_bar"),
+    "Z_BAR": ("logistic_least_squares.z_bar", True, "z_bar"),
+    "W_BAR": ("logistic_least_squares.w_bar", True, "w_bar"),
+    "B_BAR": ("logistic_least_squares.b_bar", True, "b_bar"),
+}
 
 
 def labels(q, n, k):
@@ -40,19 +52,18 @@ def probabilities(q, shape):
     return q.rng.uniform(0.05, 0.95, size=shape)
 
 
-def backward_step(q, name, bar):
-    """The step ``bar`` of seed 001's backward pass, in the lecture's local notation.
+def expression_answer(q, name):
+    """The hidden check of the symbolic answer ``name``: equivalent to sympy's derivative."""
+    derivation, local, target = EXPRESSIONS[name]
+    q.expression(name, expected=get_derivation(derivation), local=local, target=target)
 
-    The expected expression is ``Derivation.local``; the answer may use the
-    names it is written in (and the bars equal to 1), nothing else, since the
-    expression check compares names as independent symbols.
-    """
-    d = get_derivation(f"logistic_least_squares.{bar}")
-    used = {str(s) for s in d.local.free_symbols}
-    ones = tuple(b for b in UNIT_BARS if b in d.symbols)
-    symbols = tuple(s for s in d.symbols if s in used) + ones
-    q.expression(name, expected=d.local, symbols=symbols, target=bar,
-                 domains={b: ONE for b in ones})
+
+def expression_form(name):
+    """The public check of ``name``: it reads with the names and functions its hidden
+    check allows (the expected value is not shipped)."""
+    derivation, local, target = EXPRESSIONS[name]
+    check, _ = Expression.for_derivation(get_derivation(derivation), local=local, target=target)
+    return check.form()
 
 
 # -- public: the API is there, answers are filled in ---------------------------
@@ -91,9 +102,10 @@ def gradient_answer_form(q):
 
 
 @assignment.question(points=1, public=True)
-def worked_backward_step(q):
-    """Y_BAR, the step worked out in the instructions, reads as an expression"""
-    backward_step(q, "Y_BAR", "y_bar")
+def expressions_read(q):
+    """every expression answer (Parts 5 and 6) reads as an expression with the allowed names"""
+    for name in EXPRESSIONS:
+        q.answer(name, expected=None, check=expression_form(name))
 
 
 # -- hidden: the functions ----------------------------------------------------
@@ -189,50 +201,44 @@ def penguin_gradient(q):
 
 # -- hidden: derivations, one question each --------------------------------------
 
-def derivation_answer(q, name, derivation, symbols=None):
-    d = get_derivation(derivation)
-    q.expression(name, expected=d.expression, symbols=symbols or d.symbols)
-
-
 @assignment.question(points=1)
 def bce_derivative(q):
     """DL_DA: dL/da of the binary cross-entropy"""
-    derivation_answer(q, "DL_DA", "bce_derivative")
+    expression_answer(q, "DL_DA")
 
 
 @assignment.question(points=1)
 def bce_through_sigmoid(q):
     """DL_DZ: dL/dz of the binary cross-entropy through a sigmoid, in a and y"""
-    derivation_answer(q, "DL_DZ", "sigmoid_bce_dz")
+    expression_answer(q, "DL_DZ")
 
 
 @assignment.question(points=1)
 def sigmoid_derivative(q):
     """DSIGMA_DZ: d sigma/dz"""
-    derivation_answer(q, "DSIGMA_DZ", "sigmoid_derivative")
+    expression_answer(q, "DSIGMA_DZ")
 
 
 @assignment.question(points=2)
 def chain_rule(q):
-    """DF_DT: df/dt of f = y + exp(x y), x = cos t, y = t^2, in t alone"""
-    d = get_derivation("chain_rule_example")
-    derivation_answer(q, "DF_DT", "chain_rule_example", symbols=d.inputs)
+    """DF_DT: df/dt of f = y + exp(x y), x = cos t, y = t^2, in t (x and y may be kept)"""
+    expression_answer(q, "DF_DT")
 
 
 @assignment.question(points=1)
-def backward_r_and_b(q):
-    """R_BAR and B_BAR of the logistic backward pass"""
-    backward_step(q, "R_BAR", "R_bar")
-    backward_step(q, "B_BAR", "b_bar")
+def backward_y_r_b(q):
+    """Y_BAR, R_BAR and B_BAR of the logistic backward pass"""
+    for name in ("Y_BAR", "R_BAR", "B_BAR"):
+        expression_answer(q, name)
 
 
 @assignment.question(points=1)
 def backward_z(q):
     """Z_BAR: z_bar of the logistic backward pass"""
-    backward_step(q, "Z_BAR", "z_bar")
+    expression_answer(q, "Z_BAR")
 
 
 @assignment.question(points=2)
 def backward_w(q):
     """W_BAR: w_bar of the logistic backward pass (w reaches the loss along two paths)"""
-    backward_step(q, "W_BAR", "w_bar")
+    expression_answer(q, "W_BAR")

@@ -390,3 +390,18 @@ def test_question_builder_takes_a_derivation():
             q.expression("X", expected="a")
 
         a2.compile()
+
+
+def test_assignment_02_public_forms_match_its_hidden_checks():
+    """Each public ExpressionForm of assignment 02 reads exactly what its hidden Expression reads."""
+    from grader.authoring import load_assignment
+
+    compiled = load_assignment("02_softmax").compile()
+    forms = {c.label: c.check for q in compiled.questions if q.public for c in q.cases
+             if isinstance(c.check, ExpressionForm)}
+    hidden = {c.label: c for q in compiled.questions if not q.public for c in q.cases
+              if isinstance(c.check, Expression)}
+    assert forms and set(forms) == set(hidden)
+    for label, case in hidden.items():
+        assert forms[label] == case.check.form(), label
+        assert case.check.check(case.expected, case.expected).passed, label  # the expected reads and matches itself

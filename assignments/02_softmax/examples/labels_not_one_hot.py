@@ -114,7 +114,8 @@ SOFTMAX_GRADIENT = [-0.5, 0.0, 0.1, 0.2, 0.1]
 # - `DSIGMA_DZ`: d sigma/dz, in z (you may use sigma(z)).
 #
 # The chain rule (seed 001): f = y + exp(x y) with x = cos t and y = t^2.
-# - `DF_DT`: df/dt, in t alone (put x = cos t and y = t^2 in).
+# - `DF_DT`: df/dt, in t; you may keep x and y, which stand for cos t and t^2
+#   (the lecture's form), or put them in.
 
 # %%
 DL_DA = "-y/a + (1 - y)/(1 - a)"
@@ -126,14 +127,18 @@ DF_DT = "t^2*exp(t^2*cos(t))*(-sin(t)) + (1 + cos(t)*exp(t^2*cos(t)))*2*t"
 # ## 6. The backward pass of regularised logistic least squares (seed 001)
 #
 # Forward: z = w x + b, y = sigma(z), L = (y - t)^2 / 2, R = w^2 / 2,
-# L_reg = L + lam R (lam is the lecture's lambda). Backward, in the lecture's
-# bar notation (v_bar = dL_reg/dv), each step in terms of the quantities the
-# lecture uses for it; L_reg_bar = 1 and L_bar = 1 need not be written.
-# - `Y_BAR`: y_bar, in y and t (worked out in the instructions);
-# - `R_BAR`: R_bar, in lam;
-# - `Z_BAR`: z_bar, in y_bar and z (write sigma'(z) out, with sigma or exp);
-# - `W_BAR`: w_bar, in z_bar, x, R_bar and w;
-# - `B_BAR`: b_bar, in z_bar.
+# L_reg = L + lam R (lam, or λ, is the lecture's lambda). Backward, in the
+# lecture's bar notation (v_bar = dL_reg/dv), each step as the lecture writes
+# it. You may use the inputs w, b, x, t, lam; the nodes z, y, L, R; the error
+# signals computed before the step (L_reg_bar, R_bar, L_bar, y_bar, z_bar);
+# each name stands for its value, so y*(1 - y) is sigma'(z) and lam is R_bar.
+# sigma'(z) may be written sigma_prime(z). L_reg_bar = L_bar = 1 need not be
+# written.
+# - `Y_BAR`: y_bar (worked out in the instructions);
+# - `R_BAR`: R_bar;
+# - `Z_BAR`: z_bar, from y_bar;
+# - `W_BAR`: w_bar, from z_bar and R_bar;
+# - `B_BAR`: b_bar, from z_bar.
 
 # %%
 Y_BAR = "y - t"
