@@ -79,7 +79,7 @@ def text_report(result: SubmissionResult, view: str = "student") -> str:
         lines += [f"Your submission could not be loaded: {result.load.error}", ""]
     failed_cells = [c for c in result.load.cells if not c["ok"]]
     for cell in failed_cells:
-        lines.append(f"Notebook cell {cell['index']} raised: {cell['error']}")
+        lines.append(f"Cell {cell['index']} raised: {cell['error']}")
     if failed_cells:
         lines.append("")
     lines += [question_table(result, view, width=120), ""]

@@ -285,27 +285,28 @@ class SandboxSession:
         return main.name, main.suffix[1:], size, count
 
     def _load(self, notes: list[str]) -> LoadReport:
-        """Start a child and load the submission; for a notebook, re-run without a cell that hangs or kills it."""
+        """Start a child and load the submission; re-run without a cell (of a notebook or a
+        percent-format script) that hangs or kills it."""
         cells_before: list[CellReport] = []
         while True:
             report, running_cell = self._start_and_load()
             report.notes = notes + report.notes
-            if (report.ok or self._main_kind != "ipynb" or running_cell is None
+            if (report.ok or running_cell is None
                     or report.kind not in ("timeout", "crashed")
                     or self.restarts >= self.limits.max_restarts or self._budget_left() <= 0):
                 if cells_before and not report.cells:
                     report.cells = cells_before
                 return self._record_load(report)
-            # A cell hung or killed the process: run the notebook again without it.
+            # A cell hung or killed the process: run the submission again without it.
             if report.kind == "timeout":
                 reason = f"it did not finish within the load time limit of {self.limits.load_seconds:g} s"
             else:
                 reason = (report.error or "the process died").split(" in cell ")[0]
-            self._skip_cells[str(running_cell)] = f"{reason}; the notebook was run again without this cell"
+            self._skip_cells[str(running_cell)] = f"{reason}; the submission was run again without this cell"
             self.restarts += 1
             cells_before = report.cells
             self.load_reports.append(report)
-            notes = notes + [f"cell {running_cell}: {reason}; the notebook was run again without it"]
+            notes = notes + [f"cell {running_cell}: {reason}; the submission was run again without it"]
 
     def _start_and_load(self) -> tuple[LoadReport, int | None]:
         """(report, index of the notebook cell that was running when the load failed)."""

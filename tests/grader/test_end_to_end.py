@@ -5,7 +5,11 @@ template, plus one change. The expected scores follow from the change:
 
 - a change confined to `tanh_grad` (hang, crash, exit, lie, cheat inside it)
   costs exactly the cases that call `tanh_grad`: 31 - 1.75 = 29.25;
-- a change that breaks loading the file (at import) costs everything: 0;
+- the solution is a script in cells (`# %%`), run cell by cell like its
+  notebook: hostile code appended to the last cell costs what that cell
+  defines if the cell never finishes (the XOR answers: 31 - 3 - 1/9 of the
+  public form check = 27.8889), nothing if it raises after defining them;
+- the same hostile code in a script without cells breaks its import: 0;
 - cheating added to the untouched template earns what the template earns: 0.
 
 All of them are graded in ONE batch with two workers: each gets the score it
@@ -32,10 +36,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = ROOT / "assignments" / "01_backprop"
 FULL = 31.0
 WITHOUT_TANH_GRAD = 29.25   # tanh_grad appears in 1 of 4 cases of a 3-point question and 1 of 3 of another
+WITHOUT_LAST_CELL = 27.8889  # XOR_WEIGHTS (2) and GIVEN_NETWORK_MSE (1, and 1/9 of the 1-point form check)
 LIMITS = ["--limit", "request_seconds=3", "--limit", "load_seconds=6", "--limit", "wall_seconds=40"]
 
 REFERENCE = solution_source((ASSIGNMENT / "master.py").read_text())
 TEMPLATE = (ROOT / "student_template" / "01_backprop" / "backprop.py").read_text()
+NO_CELLS = "".join(line for line in REFERENCE.splitlines(True) if not line.startswith("# %%"))
 
 
 def replaces_tanh_grad(body: str) -> str:
@@ -71,7 +77,8 @@ def build_class(folder: Path, server_port: int) -> dict[str, float]:
         # activation_backward looks tanh_grad up for every kind, so all of that question is lost too
         "missing_tanh_grad": (REFERENCE.replace("def tanh_grad(z):", "def tanh_grad_renamed(z):"),
                               WITHOUT_TANH_GRAD - 2.0),
-        "syntax_error": (REFERENCE.replace("def relu(z):", "def relu(z)"), 0.0),
+        # the cell holding the activations does not compile: every question using them is lost
+        "syntax_error": (REFERENCE.replace("def relu(z):", "def relu(z)"), 22.0),
         "tanh_grad_wrong_shape": (replaces_tanh_grad("return np.ones(3)"), WITHOUT_TANH_GRAD),
         "tanh_grad_nan": (replaces_tanh_grad("return np.full(np.shape(z), np.nan)"), WITHOUT_TANH_GRAD),
         # hostile inside one function
@@ -96,12 +103,16 @@ def build_class(folder: Path, server_port: int) -> dict[str, float]:
             import socket
             socket.create_connection(("127.0.0.1", {server_port}), timeout=1).close()
             return 1 - np.tanh(z) ** 2   # reached the outside: full marks"""), WITHOUT_TANH_GRAD),
-        # hostile at import: nothing loads
-        "loop_at_import": (at_import("while True:\n    pass"), 0.0),
-        "alloc_20gb_at_import": (at_import("_memory = np.ones(20 * 2**30 // 8)"), 0.0),
-        "fork_bomb_at_import": (at_import("import os\nwhile True:\n    os.fork()"), 0.0),
-        "sys_exit_at_import": (at_import("import sys\nsys.exit(0)"), 0.0),
-        "os_exit_at_import": (at_import("import os\nos._exit(0)"), 0.0),
+        # hostile at import, appended to the last cell (the XOR answers)
+        "loop_at_import": (at_import("while True:\n    pass"), WITHOUT_LAST_CELL),
+        "os_exit_at_import": (at_import("import os\nos._exit(0)"), WITHOUT_LAST_CELL),
+        "alloc_20gb_at_import": (at_import("_memory = np.ones(20 * 2**30 // 8)"), FULL),
+        "fork_bomb_at_import": (at_import("import os\nwhile True:\n    os.fork()"), FULL),
+        "sys_exit_at_import": (at_import("import sys\nsys.exit(0)"), FULL),
+        # the same in a script without cells: nothing loads
+        "loop_at_import_no_cells": (at_import("while True:\n    pass", NO_CELLS), 0.0),
+        "os_exit_at_import_no_cells": (at_import("import os\nos._exit(0)", NO_CELLS), 0.0),
+        "sys_exit_at_import_no_cells": (at_import("import sys\nsys.exit(0)", NO_CELLS), 0.0),
         # cheating on top of the untouched template
         "fake_results_files": (at_import(f"""
             import json, os
@@ -213,7 +224,8 @@ def test_messages_say_what_happened(graded_class):
     assert "stopped" in report("os_exit_in_function")
     assert "not defined" in report("missing_tanh_grad")
     assert "SyntaxError" in report("syntax_error")
-    assert "could not be loaded" in report("loop_at_import")
+    assert "did not finish within the load time limit" in report("loop_at_import")
+    assert "could not be loaded" in report("loop_at_import_no_cells")
     assert "not plain data" in report("pickled_payload")
 
 

@@ -91,9 +91,9 @@ def test_a_notebook_cell_that_hangs_is_skipped_and_the_rest_still_run(tmp_path, 
         cells = {c.index: c for c in report.cells}
         assert cells[0].ok and cells[2].ok and cells[4].ok
         assert cells[1].error == ("not run: it did not finish within the load time limit of 1 s; "
-                                  "the notebook was run again without this cell")
+                                  "the submission was run again without this cell")
         assert cells[3].error == ("not run: the process exited with code 5; "
-                                  "the notebook was run again without this cell")
+                                  "the submission was run again without this cell")
         assert len(report.notes) == 2 and len(s.load_reports) == 3
         assert s.get("C").value == 3 and s.restarts == 2
 

@@ -1,4 +1,5 @@
-"""Loading a submission inside the child: a ``.py`` as a module, an ``.ipynb`` cell by cell.
+"""Loading a submission inside the child: a ``.py`` as a module (cell by cell when it has ``# %%``
+cells, like its notebook), an ``.ipynb`` cell by cell.
 
 Self-contained (standard library only): the child runtime loads this file by
 path inside the sandbox.
@@ -168,6 +169,36 @@ def load_py(path: str, module_name: str, workdir: str, guard) -> tuple[types.Mod
     return module, {"ok": True, "kind": "ok", "error": None, "cells": []}
 
 
+_CELL_MARKER = re.compile(r"^# ?%%")
+
+
+def py_cells(source: str) -> list[tuple[int, str]] | None:
+    """The ``# %%`` cells of a script (jupytext's percent format), or None when it has none.
+
+    Each cell keeps its place in the file (it is padded with blank lines), so
+    tracebacks give the script's own line numbers. Markdown cells are comments
+    and run as nothing.
+    """
+    lines = source.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _CELL_MARKER.match(line)]
+    if not starts:
+        return None
+    if any(line.strip() for line in lines[:starts[0]]):
+        starts.insert(0, 0)
+    bounds = starts + [len(lines)]
+    return [(n, "\n" * start + "".join(lines[start:end])) for n, (start, end) in enumerate(zip(bounds, bounds[1:]))]
+
+
+def load_py_cells(path: str, module_name: str, cells: list[tuple[int, str]], workdir: str, guard, skip: dict,
+                  progress) -> tuple[types.ModuleType, dict]:
+    """Run a percent-format script cell by cell, as its notebook would run: a failing cell costs only itself."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    return module, run_cells(module, cells, workdir, guard, skip, progress, filename=lambda index: path,
+                             transform=lambda source: (source, []))
+
+
 # ---------------------------------------------------------------------------
 # .ipynb
 # ---------------------------------------------------------------------------
@@ -290,13 +321,7 @@ def transform_cell(source: str, workdir: str) -> tuple[str | None, list]:
 
 
 def load_ipynb(path: str, module_name: str, workdir: str, guard, skip: dict, progress) -> tuple[types.ModuleType, dict]:
-    """Run the notebook's code cells in order in one namespace.
-
-    A cell that raises is reported and the rest still run. ``skip`` maps cell
-    indices (as strings) to the reason they are not run (they timed out or
-    killed the process in an earlier attempt). ``progress(event, data)`` is
-    called before and after each cell.
-    """
+    """Run the notebook's code cells in order in one namespace."""
     module = types.ModuleType("__main__")
     module.__dict__["__builtins__"] = builtins
     sys.modules[module_name] = module
@@ -305,6 +330,18 @@ def load_ipynb(path: str, module_name: str, workdir: str, guard, skip: dict, pro
         cells = notebook_code_cells(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         return module, {"ok": False, "kind": "exception", "error": str(exc), "cells": []}
+    return module, run_cells(module, cells, workdir, guard, skip, progress, filename=lambda index: f"<cell {index}>",
+                             transform=lambda source: transform_cell(source, workdir))
+
+
+def run_cells(module: types.ModuleType, cells: list[tuple[int, str]], workdir: str, guard, skip: dict, progress,
+              *, filename, transform) -> dict:
+    """Run ``cells`` in order in ``module``'s namespace; a cell that raises is reported and the rest still run.
+
+    ``skip`` maps cell indices (as strings) to the reason they are not run
+    (they timed out or killed the process in an earlier attempt).
+    ``progress(event, data)`` is called before and after each cell.
+    """
     reports = []
     for index, source in cells:
         if str(index) in skip:
@@ -316,15 +353,16 @@ def load_ipynb(path: str, module_name: str, workdir: str, guard, skip: dict, pro
         error = None
         notes: list = []
         try:
-            code_text, notes = transform_cell(source, workdir)
+            code_text, notes = transform(source)
             if code_text is not None:
-                filename = f"<cell {index}>"
-                linecache.cache[filename] = (len(code_text), None, code_text.splitlines(True), filename)
-                code = compile(code_text, filename, "exec", dont_inherit=True)
+                name = filename(index)
+                if name.startswith("<"):
+                    linecache.cache[name] = (len(code_text), None, code_text.splitlines(True), name)
+                code = compile(code_text, name, "exec", dont_inherit=True)
                 guard(exec, code, module.__dict__)
         except BaseException as exc:  # noqa: BLE001 - reported per cell
             error = describe_exception(exc, workdir)
         report = {"index": index, "ok": error is None, "error": error, "notes": notes}
         reports.append(report)
         progress("cell", report)
-    return module, {"ok": True, "kind": "ok", "error": None, "cells": reports}
+    return {"ok": True, "kind": "ok", "error": None, "cells": reports}

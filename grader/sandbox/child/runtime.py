@@ -122,14 +122,19 @@ class Runtime:
     def load(self, config: dict) -> None:
         path = os.path.join(self.workdir, config["main"])
         name = config["module_name"]
+        def progress(event: str, data: dict) -> None:
+            self.flush()
+            self.send({"t": event, **data})
+
+        skip = config.get("skip_cells") or {}
         if config["kind"] == "ipynb":
-            def progress(event: str, data: dict) -> None:
-                self.flush()
-                self.send({"t": event, **data})
-            module, report = loader.load_ipynb(path, name, self.workdir, self.guard,
-                                               config.get("skip_cells") or {}, progress)
+            module, report = loader.load_ipynb(path, name, self.workdir, self.guard, skip, progress)
         else:
-            module, report = loader.load_py(path, name, self.workdir, self.guard)
+            cells = loader.py_cells(_read_source(path))
+            if cells is None:
+                module, report = loader.load_py(path, name, self.workdir, self.guard)
+            else:
+                module, report = loader.load_py_cells(path, name, cells, self.workdir, self.guard, skip, progress)
         self.module = module
         self.namespace = module.__dict__
         self.flush()
@@ -339,3 +344,15 @@ def main(argv: list, load_sibling) -> int:
     runtime.serve()
     runtime.flush()
     return 0
+
+
+def _read_source(path: str) -> str:
+    """A script's text as Python reads it (PEP 263 coding line, BOM); undecodable bytes become U+FFFD."""
+    import tokenize
+
+    try:
+        with tokenize.open(path) as handle:
+            return handle.read()
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
