@@ -20,7 +20,8 @@ from grader.authoring import CompiledAssignment
 from grader.grade.engine import grade_submission, submission_id_for
 from grader.results import SubmissionResult
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb", ".toml", ".yaml", ".yml")  # the last three: exam answer sheets
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+SHEET_SUFFIXES = (".toml", ".yaml", ".yml")  # exam answer sheets
 
 
 @dataclass
@@ -30,23 +31,24 @@ class GradeJob:
     compiled: CompiledAssignment
 
 
-def find_submissions(paths: Iterable[Path], module: str) -> list[Path]:
+def find_submissions(paths: Iterable[Path], module: str, *, sheets: bool = False) -> list[Path]:
     """Expand class folders into submissions.
 
     A path is a submission when it is a ``.py``/``.ipynb`` file, or a folder
     holding ``MODULE.py``/``MODULE.ipynb`` (or exactly one ``.py``/``.ipynb``).
     Any other folder is a class folder: each of its entries that is a
-    submission is graded.
+    submission is graded. With ``sheets`` (an exam), answer sheets count too.
     """
+    suffixes = SUBMISSION_SUFFIXES + (SHEET_SUFFIXES if sheets else ())
     found: list[Path] = []
     for path in map(Path, paths):
         if not path.exists():
             raise FileNotFoundError(f"no such submission: {path}")
-        if is_submission(path, module):
+        if is_submission(path, module, suffixes):
             found.append(path)
         elif path.is_dir():
             entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            found.extend(p for p in entries if is_submission(p, module))
+            found.extend(p for p in entries if is_submission(p, module, suffixes))
         else:
             raise ValueError(f"{path} is not a submission: expected a .py or .ipynb file, "
                              f"or a folder holding {module}.py or {module}.ipynb")
@@ -57,13 +59,13 @@ def find_submissions(paths: Iterable[Path], module: str) -> list[Path]:
     return found
 
 
-def is_submission(path: Path, module: str) -> bool:
+def is_submission(path: Path, module: str, suffixes: tuple[str, ...] = SUBMISSION_SUFFIXES) -> bool:
     if path.is_file():
-        return path.suffix in SUBMISSION_SUFFIXES
+        return path.suffix in suffixes
     if path.is_dir():
-        if any((path / f"{module}{s}").is_file() for s in SUBMISSION_SUFFIXES):
+        if any((path / f"{module}{s}").is_file() for s in suffixes):
             return True
-        mains = [p for p in path.iterdir() if p.is_file() and p.suffix in SUBMISSION_SUFFIXES]
+        mains = [p for p in path.iterdir() if p.is_file() and p.suffix in suffixes]
         return len(mains) == 1
     return False
 

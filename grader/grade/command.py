@@ -51,7 +51,9 @@ def add_limit_option(parser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
-    submissions = find_submissions(args.submissions, assignment.module)
+    from grader.exam import is_exam
+
+    submissions = find_submissions(args.submissions, assignment.module, sheets=is_exam(assignment))
     if not submissions:
         print(f"no submissions found in {', '.join(map(str, args.submissions))}", file=sys.stderr)
         return 2
