@@ -17,21 +17,21 @@ GREY, RED, GREEN, AMBER, BLUE = "#e6e9ed", "#cf222e", "#1f883d", "#d4a72c", "#09
 MAX_PANELS = 8
 
 
-def _new(width: float, height: float):
+def _new(width: float, height: float, *, constrained: bool = True):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
     fig.patch.set_facecolor("white")
     return fig
 
 
-def _png(fig) -> bytes:
+def _png(fig, *, tight: bool = True) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None},
-                bbox_inches="tight", pad_inches=0.06)
+    extra = {"bbox_inches": "tight", "pad_inches": 0.06} if tight else {}
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None}, **extra)
     return buffer.getvalue()
 
 
@@ -84,87 +84,105 @@ def as_2d(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def array_figure(wrong: np.ndarray, magnitude: np.ndarray | None = None, *, title: str = "") -> tuple[bytes, str]:
+def array_figure(wrong: np.ndarray, magnitude: np.ndarray | None = None) -> tuple[bytes, str]:
     """Where an array is wrong: a mask (wrong elements red), or |yours − expected| when ``magnitude`` is given.
 
     Returns (PNG, a text saying which slices are drawn). At most
-    ``MAX_PANELS`` slices are drawn, those holding wrong elements first.
+    ``MAX_PANELS`` slices are drawn, those holding wrong elements first. The
+    slices are laid out as one mosaic image on one axes (fast to draw).
     """
+    from matplotlib.collections import LineCollection
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Rectangle
 
     wrong = np.asarray(wrong, dtype=bool)
     chosen = panels(wrong.shape)
     with_wrong = [p for p in chosen if np.any(wrong[p[1]])]
     without = [p for p in chosen if not np.any(wrong[p[1]])]
-    shown = (with_wrong + without)[:MAX_PANELS]
-    shown.sort(key=lambda p: chosen.index(p))
+    shown = sorted((with_wrong + without)[:MAX_PANELS], key=chosen.index)
     note = ""
     if len(chosen) > 1:
         note = (f"{len(shown)} of {len(chosen)} slices shown; {len(with_wrong)} hold wrong elements"
                 if len(shown) < len(chosen) else f"{len(chosen)} slices, {len(with_wrong)} with wrong elements")
-    cols = min(len(shown), 4)
-    rows = math.ceil(len(shown) / cols)
-    first = as_2d(wrong[shown[0][1]])
-    h, w = first.shape
-    extra = 0.9 if magnitude is not None else 0.0
-    cell = min(0.3, 2.4 / max(w, 1), 2.0 / max(h, 1), (6.6 - extra) / cols / max(w, 1) - 0.3 / max(w, 1))
-    pw = max(1.0, w * cell + 0.3)
-    ph = max(0.7, h * cell + 0.35)
-    fig = _new(cols * pw + extra + 0.1, min(6.0, rows * ph + 0.1))
-    cmap_mask = ListedColormap([GREY, RED])
-    image = None
-    vmax = None
+    masks = [as_2d(wrong[idx].astype(np.float64)) for _, idx in shown]
     if magnitude is not None:
         mag = np.asarray(magnitude, dtype=np.float64)
         finite = mag[np.isfinite(mag)]
         vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(shown):
-            ax.set_visible(False)
-            continue
-        label, idx = shown[k]
-        m2 = as_2d(wrong[idx])
-        if magnitude is not None:
-            part = mag[idx]
-            data = np.ma.masked_invalid(as_2d(np.where(np.isfinite(part), part, vmax)))  # NaN: padding only
-            image = ax.imshow(data, cmap="Reds", vmin=0, vmax=vmax, interpolation="nearest", aspect="equal")
-            if m2.size <= 400:
-                ys, xs = np.nonzero(np.nan_to_num(m2) > 0)
-                ax.scatter(xs, ys, marker="x", s=14, linewidths=0.9, color="black")
-        else:
-            ax.imshow(np.ma.masked_invalid(m2), cmap=cmap_mask, vmin=0, vmax=1, interpolation="nearest",
-                      aspect="equal")
-        _cell_axes(ax, m2.shape)
-        if label:
-            ax.set_title(label, fontsize=7.5, pad=2)
-    if image is not None:
-        bar = fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.05, pad=0.03)
-        bar.ax.tick_params(labelsize=7)
-        bar.set_label("|yours − expected|", fontsize=7.5)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return _png(fig), note
-
-
-def _cell_axes(ax, shape: tuple[int, int]) -> None:
-    """Thin white lines between cells; row and column indices on small panels."""
-    h, w = shape
-    for spine in ax.spines.values():
-        spine.set_color("#9aa4ae")
-    if h <= 16 and w <= 16:
-        ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
-        ax.grid(which="minor", color="white", linewidth=0.8)
-        ax.tick_params(which="minor", length=0)
-    if h <= 12 and w <= 16 and (h > 1 or w > 1):
-        step_w = 1 if w <= 10 else 2
-        ax.set_xticks(range(0, w, step_w))
-        ax.set_yticks(range(0, h))
-        ax.tick_params(which="major", labelsize=6, length=0, pad=1.5)
+        values = [as_2d(np.where(np.isfinite(mag[idx]), mag[idx], vmax)) for _, idx in shown]
     else:
-        ax.set_xticks([])
-        ax.set_yticks([])
+        vmax, values = 1.0, masks
+    h, w = masks[0].shape
+    cols = min(len(shown), 4)
+    rows = math.ceil(len(shown) / cols)
+    titled = len(chosen) > 1
+    ticks = h <= 12 and w <= 16
+    bar = 0.85 if magnitude is not None else 0.0
+    cell = min(0.3, 2.4 / w, 2.0 / h, (6.4 - bar) / (cols * (w + 1)))       # inches per element
+    gap_x = max(1, math.ceil((0.3 if ticks else 0.1) / cell))                  # in elements
+    gap_y = max(1, math.ceil(((0.17 if titled else 0.06) + (0.14 if ticks else 0.0)) / cell))
+    width = cols * w + (cols - 1) * gap_x
+    height = rows * (h + gap_y)
+    mosaic = np.full((height, width), np.nan)
+    origins = []
+    for k, panel in enumerate(values):
+        r, c = divmod(k, cols)
+        y0, x0 = r * (h + gap_y) + gap_y, c * (w + gap_x)
+        mosaic[y0:y0 + h, x0:x0 + w] = panel
+        origins.append((y0, x0))
+    left, bottom, top, right = (0.22 if ticks else 0.04), (0.04), 0.02, 0.04 + bar
+    pad = 0.25  # elements of white around the mosaic, so that the borders are drawn whole
+    fig_w, fig_h = (width + 2 * pad) * cell + left + right, (height + 2 * pad) * cell + bottom + top
+    fig = _new(fig_w, fig_h, constrained=False)
+    ax = fig.add_axes((left / fig_w, bottom / fig_h, (width + 2 * pad) * cell / fig_w,
+                       (height + 2 * pad) * cell / fig_h))
+    if magnitude is not None:
+        cmap = _cmap("Reds")
+        image = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest",
+                          aspect="auto")
+    else:
+        cmap = ListedColormap([GREY, RED]).with_extremes(bad="white")
+        image = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0, vmax=1, interpolation="nearest",
+                          aspect="auto")
+    ax.set_xlim(-0.5 - pad, width - 0.5 + pad)
+    ax.set_ylim(height - 0.5 + pad, -0.5 - pad)
+    ax.axis("off")
+    lines, marks = [], []
+    for k, (y0, x0) in enumerate(origins):
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), w, h, fill=False, edgecolor="#9aa4ae", linewidth=0.8))
+        if h <= 16 and w <= 16:
+            lines += [[(x0 - 0.5, y0 + i - 0.5), (x0 + w - 0.5, y0 + i - 0.5)] for i in range(1, h)]
+            lines += [[(x0 + j - 0.5, y0 - 0.5), (x0 + j - 0.5, y0 + h - 0.5)] for j in range(1, w)]
+        if titled:
+            ax.text(x0 + (w - 1) / 2, y0 - 0.6 - (0.14 / cell if ticks else 0), shown[k][0], ha="center",
+                    va="bottom", fontsize=7)
+        if ticks:
+            if k % cols == 0:
+                for i in range(h):
+                    ax.text(x0 - 0.7, y0 + i, str(i), ha="right", va="center", fontsize=6, color="#59636e")
+            for j in range(w):
+                ax.text(x0 + j, y0 - 0.6, str(j), ha="center", va="bottom", fontsize=6, color="#59636e")
+        if magnitude is not None and h * w <= 400:
+            ys, xs = np.nonzero(np.nan_to_num(masks[k]) > 0)
+            marks += [(x0 + x, y0 + y) for y, x in zip(ys, xs)]
+    if lines:
+        ax.add_collection(LineCollection(lines, colors="white", linewidths=0.8))
+    if marks:
+        xs, ys = zip(*marks)
+        ax.scatter(xs, ys, marker="x", s=14, linewidths=0.9, color="black")
+    if magnitude is not None:
+        bar_h = min(height * cell, max(0.6, min(h * cell, 1.6)))
+        cax = fig.add_axes(((fig_w - bar + 0.12) / fig_w, (bottom + pad * cell) / fig_h, 0.1 / fig_w, bar_h / fig_h))
+        colorbar = fig.colorbar(image, cax=cax)
+        colorbar.ax.tick_params(labelsize=6)
+        colorbar.set_label("|yours − expected|", fontsize=7)
+    return _png(fig, tight=False), note
+
+
+def _cmap(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name].with_extremes(bad="white")
 
 
 # --------------------------------------------------------------------------

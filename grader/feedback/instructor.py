@@ -214,7 +214,7 @@ class InstructorReport:
         if len({s.result.assignment for s in subs}) > 1:
             out.append("<div class=\"alert warn\"><p>This folder holds results of more than one assignment; "
                        "questions are named assignment/question.</p></div>")
-        unsafe = [s for s in subs if not _isolated(s.result.isolation)]
+        unsafe = [s for s in subs if isolation_kind(s.result.isolation) == "fallback"]
         if unsafe:
             out.append(f"<div class=\"alert\"><p><strong>{len(unsafe)} submission{'s' if len(unsafe) != 1 else ''} "
                        "ran without bubblewrap</strong> (rlimits and a timeout only): see "
@@ -269,9 +269,10 @@ class InstructorReport:
                          str(q.statuses[NOT_IMPLEMENTED]), str(q.statuses[ERROR] + q.statuses[TIMEOUT]),
                          fmt_points(statistics.fmean(q.scores)) if q.scores else "–"])
         return ("<section aria-labelledby=\"rates-heading\"><h2 id=\"rates-heading\">Pass rates per question</h2>"
-                + figure_html(src, alt, "Share of submissions per question: passed, partial credit, no credit.")
+                + figure_html(src, alt, "Share of submissions per question: passed, partial credit, no credit. "
+                              "In the table, Not impl. and Errors (errors and timeouts) count submissions.")
                 + table_html(["Question", "Visibility", "Points", "Passed", "Partial", "No credit",
-                              "Not implemented", "Errors / timeouts", "Mean points"], rows,
+                              "Not impl.", "Errors", "Mean"], rows,
                              numeric=[2, 3, 4, 5, 6, 7, 8], raw=True, caption="Pass rates per question")
                 + "</section>")
 
@@ -295,7 +296,7 @@ class InstructorReport:
             out.append(f"<h3 id=\"fail-{esc(q.name)}\">{esc(q.name)} <span class=\"muted small\">"
                        f"{100 * q.pass_rate:.0f}% passed</span></h3>")
             out.append(table_html(["Students", "Checks", "Message", "Examples"], rows, numeric=[0, 1], raw=True,
-                                  caption=f"Most common failure messages of {q.name}"))
+                                  caption=f"Most common failure messages of {q.name}", compact=True))
             if more > 0:
                 out.append(f"<p class=\"muted small\">and {more} other distinct message{'s' if more != 1 else ''}."
                            "</p>")
@@ -358,11 +359,12 @@ class InstructorReport:
                 + "</section>")
 
     def isolation(self) -> str:
-        counts = Counter(s.result.isolation or "unknown" for s in self.cls.submissions)
+        counts = Counter(isolation_group(s.result.isolation) for s in self.cls.submissions)
         if not counts:
             return ""
-        rows = [[esc(k), str(v), badge(PASSED, "isolated") if _isolated(k) else badge(FAILED, "fallback")]
-                for k, v in counts.most_common()]
+        badges = {"isolated": badge(PASSED, "isolated"), "fallback": badge(FAILED, "fallback"),
+                  "no code": badge("plain", "no code run"), "unknown": badge("plain", "unknown")}
+        rows = [[esc(k), str(v), badges[isolation_kind(k)]] for k, v in counts.most_common()]
         return ("<section aria-labelledby=\"isolation-heading\"><h2 id=\"isolation-heading\">Isolation</h2>"
                 + table_html(["Isolation in force", "Submissions", ""], rows, numeric=[1], raw=True,
                              caption="Isolation in force") + "</section>")
@@ -391,8 +393,20 @@ class InstructorReport:
                              numeric=[1, 2, 3, 4], raw=True, caption="All submissions") + "</section>")
 
 
-def _isolated(isolation: str) -> bool:
-    return isolation.startswith("bubblewrap")
+def isolation_kind(isolation: str) -> str:
+    """"isolated" (bubblewrap), "no code" (an answer sheet), "fallback" (rlimits only) or "unknown"."""
+    if isolation.startswith("bubblewrap"):
+        return "isolated"
+    if isolation.startswith("answer sheet"):
+        return "no code"
+    if isolation.startswith("rlimits"):
+        return "fallback"
+    return "unknown"
+
+
+def isolation_group(isolation: str) -> str:
+    """The isolation with the per-worker uid left out, so that the workers of one batch group together."""
+    return re.sub(r"\buid \d+", "a uid per worker", isolation) if isolation else "unknown (not started)"
 
 
 __all__ = ["write_instructor_report", "load_class", "normalise_message", "ClassResults", "QuestionStats",

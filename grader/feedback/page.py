@@ -78,6 +78,9 @@ pre { white-space: pre-wrap; word-break: break-word; background: var(--panel); b
 table { border-collapse: collapse; width: 100%; background: var(--card); font-size: .92rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--border); vertical-align: top; }
 thead th { background: var(--panel); font-weight: 600; border-bottom: 2px solid var(--border); }
+tbody th { font-weight: 600; }
+.compact td, .compact th { padding: .3rem .5rem; font-size: .85rem; }
+.compact .msg { margin: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .table-wrap { overflow-x: auto; border: 1px solid var(--border); border-radius: 8px; margin: .4rem 0 1rem; }
 .table-wrap table { border: 0; }
@@ -163,10 +166,11 @@ def fmt_seconds(s: float | None) -> str:
 
 
 def table_html(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Sequence[int] = (),
-               caption: str | None = None, row_headers: bool = True, raw: bool = False) -> str:
+               caption: str | None = None, row_headers: bool = True, raw: bool = False,
+               compact: bool = False) -> str:
     """An accessible table. Cells are escaped unless ``raw`` (then they are trusted HTML)."""
     num = set(numeric)
-    parts = ["<div class=\"table-wrap\"><table>"]
+    parts = ["<div class=\"table-wrap\"><table class=\"compact\">" if compact else "<div class=\"table-wrap\"><table>"]
     if caption:
         parts.append(f"<caption class=\"sr-only\">{esc(caption)}</caption>")
     num_class = " class=\"num\""
