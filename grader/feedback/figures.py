@@ -229,16 +229,21 @@ def confusion_figure(confusion: np.ndarray) -> bytes:
     off = cm.copy()
     np.fill_diagonal(off, 0)
     shade = np.where(np.eye(k, dtype=bool), 0.0, off / max(1, off.max()))
-    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.colors import to_rgb
 
-    ax.imshow(shade, cmap=LinearSegmentedColormap.from_list("mistakes", ["#ffffff", "#f4a3a8", RED]), vmin=0,
-              vmax=1.3, interpolation="nearest")
+    white, pink, red, blue = (np.array(to_rgb(c)) for c in ("#ffffff", "#f8c4c7", RED, "#ddf4ff"))
+    t = shade[..., None]
+    rgb = np.where(t < 0.5, white + (pink - white) * (t / 0.5), pink + (red - pink) * ((t - 0.5) / 0.5) * 0.8)
+    rgb = np.where(t > 0, rgb, white)
+    rgb[np.eye(k, dtype=bool)] = blue
+    ax.imshow(rgb, interpolation="nearest")
     for i in range(k):
         for j in range(k):
             if cm[i, j] == 0 and i != j:
                 continue
+            color = BLUE if i == j else ("white" if shade[i, j] > 0.55 else "#1f2328")
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6.5 if k > 8 else 8,
-                    color=BLUE if i == j else "#1f2328", fontweight="bold" if i == j else "normal")
+                    color=color, fontweight="bold" if i == j else "normal")
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.tick_params(labelsize=7, length=0)

@@ -19,6 +19,7 @@ figures in ``DIR/report_files/``:
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 from collections import Counter
@@ -177,10 +178,7 @@ class InstructorReport:
         report = sub.report
         if report is None:
             return esc(sub.student)
-        try:
-            rel = report.resolve().relative_to(self.out.parent.resolve())
-        except ValueError:
-            rel = report.resolve()
+        rel = Path(os.path.relpath(report.resolve(), self.out.parent.resolve()))
         return f"<a href=\"{esc(rel.as_posix())}\">{esc(sub.student)}</a>"
 
     # -- sections ------------------------------------------------------------
@@ -191,7 +189,13 @@ class InstructorReport:
         maxes = {s.result.max_score for s in subs}
         top = max(maxes) if maxes else 0.0
         stats = [("submissions", str(len(subs)))]
-        if scores:
+        if scores and len(maxes) > 1:   # different maximums (several assignments): in percent
+            shares = [100 * s.result.score / s.result.max_score if s.result.max_score else 100.0 for s in subs]
+            stats += [("mean score", f"{statistics.fmean(shares):.0f}%"),
+                      ("median", f"{statistics.median(shares):.0f}%"),
+                      ("full marks", str(sum(s.result.score >= s.result.max_score for s in subs))),
+                      ("no points", str(sum(s.result.score <= 0 for s in subs)))]
+        elif scores:
             stats += [("mean score", f"{fmt_points(statistics.fmean(scores))} / {fmt_points(top)}"),
                       ("median", fmt_points(statistics.median(scores))),
                       ("full marks", str(sum(s.result.score >= s.result.max_score for s in subs))),
@@ -296,7 +300,8 @@ class InstructorReport:
             out.append(f"<h3 id=\"fail-{esc(q.name)}\">{esc(q.name)} <span class=\"muted small\">"
                        f"{100 * q.pass_rate:.0f}% passed</span></h3>")
             out.append(table_html(["Students", "Checks", "Message", "Examples"], rows, numeric=[0, 1], raw=True,
-                                  caption=f"Most common failure messages of {q.name}", compact=True))
+                                  caption=f"Most common failure messages of {q.name}", compact=True,
+                                  widths=["5.5rem", "5rem", None, "12rem"]))
             if more > 0:
                 out.append(f"<p class=\"muted small\">and {more} other distinct message{'s' if more != 1 else ''}."
                            "</p>")

@@ -81,6 +81,7 @@ thead th { background: var(--panel); font-weight: 600; border-bottom: 2px solid 
 tbody th { font-weight: 600; }
 .compact td, .compact th { padding: .3rem .5rem; font-size: .85rem; }
 .compact .msg { margin: 0; }
+table.fixed { table-layout: fixed; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .table-wrap { overflow-x: auto; border: 1px solid var(--border); border-radius: 8px; margin: .4rem 0 1rem; }
 .table-wrap table { border: 0; }
@@ -167,10 +168,17 @@ def fmt_seconds(s: float | None) -> str:
 
 def table_html(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Sequence[int] = (),
                caption: str | None = None, row_headers: bool = True, raw: bool = False,
-               compact: bool = False) -> str:
-    """An accessible table. Cells are escaped unless ``raw`` (then they are trusted HTML)."""
+               compact: bool = False, widths: Sequence[str | None] | None = None) -> str:
+    """An accessible table. Cells are escaped unless ``raw`` (then they are trusted HTML).
+
+    ``widths``: a CSS width per column (None: the rest), for tables that should line up with each other.
+    """
     num = set(numeric)
-    parts = ["<div class=\"table-wrap\"><table class=\"compact\">" if compact else "<div class=\"table-wrap\"><table>"]
+    classes = " ".join(c for c in ("compact" if compact else "", "fixed" if widths else "") if c)
+    parts = [f"<div class=\"table-wrap\"><table class=\"{classes}\">" if classes else "<div class=\"table-wrap\"><table>"]
+    if widths:
+        parts.append("<colgroup>" + "".join(f"<col style=\"width:{w}\">" if w else "<col>" for w in widths)
+                     + "</colgroup>")
     if caption:
         parts.append(f"<caption class=\"sr-only\">{esc(caption)}</caption>")
     num_class = " class=\"num\""
