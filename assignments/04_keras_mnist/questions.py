@@ -80,7 +80,11 @@ def training_params() -> dict:
 
 
 def digits(q, n: int, classes=range(10)) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` real training digits (uint8 images, int labels) drawn with the question's rng."""
+    """``n`` real training digits (uint8 images, int labels) drawn with the question's rng.
+
+    Always from the training split: preprocess receives labels, and the
+    held-out labels must never reach the child.
+    """
     mnist = data()
     pool = np.flatnonzero(np.isin(mnist.y_train, list(classes)))
     index = np.sort(q.rng.choice(pool, size=n, replace=False))
