@@ -25,6 +25,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from grader.feedback import figures
 from grader.feedback.page import (STATUS_WORDS, Images, badge, esc, figure_html, fmt_points, fmt_seconds, page,
@@ -179,7 +180,7 @@ class InstructorReport:
         if report is None:
             return esc(sub.student)
         rel = Path(os.path.relpath(report.resolve(), self.out.parent.resolve()))
-        return f"<a href=\"{esc(rel.as_posix())}\">{esc(sub.student)}</a>"
+        return f"<a href=\"{esc(quote(rel.as_posix()))}\">{esc(sub.student)}</a>"
 
     # -- sections ------------------------------------------------------------
     def header(self) -> str:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ISOLATION, read
+from report_cases import ISOLATION, read
 from grader.feedback import command as report_command
 from grader.feedback import write_instructor_report
 from grader.feedback.instructor import isolation_group, isolation_kind, load_class, normalise_message

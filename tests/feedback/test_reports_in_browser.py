@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from chromium_cdp import Browser, find_chromium
-from conftest import artifacts_dir, backprop_like, keras_like, write_result
+from report_cases import artifacts_dir, backprop_like, keras_like, write_result
 from grader.feedback import write_instructor_report, write_student_report
 
 CHROMIUM = find_chromium()

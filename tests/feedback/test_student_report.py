@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (PUBLIC_EXPECTED, ROOT, SECRET, SECRET_GAP, backprop_like, case, keras_like, load_json,
+from report_cases import (PUBLIC_EXPECTED, ROOT, SECRET, SECRET_GAP, backprop_like, case, keras_like, load_json,
                       not_loaded, question, read, write_result)
 from grader.checks import Accuracy, ArrayClose
 from grader.feedback import command as report_command
@@ -91,6 +91,24 @@ def test_hidden_questions_show_no_detail_but_their_safe_message(tmp_path):
         for case in q.cases:
             if case.status != "passed":
                 assert _html_text(case.message) in html
+
+
+def test_the_report_says_everything_the_student_view_says(tmp_path):
+    """Every line of QuestionResult.message("student") is in the report, and nothing of the instructor's more."""
+    result = backprop_like()
+    html = read(write_result(result, tmp_path) / "report.html")
+    for q in result.questions:
+        if q.status == "passed":
+            continue      # "All checks passed.": the report lists these questions as passed
+        student_lines = {line.strip() for line in q.message("student").splitlines()}
+        for line in student_lines:
+            line = re.sub(r"^\[[^\]]*\] ", "", line)          # "[label] message": label and message are shown apart
+            for part in line.splitlines():
+                assert _html_text(part) in html, part
+        for line in q.message("instructor").splitlines():
+            line = line.strip()
+            if line and line not in student_lines:
+                assert _html_text(line) not in html, line
 
 
 def test_public_details_and_expected_values_appear(tmp_path):
