@@ -48,9 +48,9 @@ def report_data(result) -> dict:
         for case in q.cases:
             try:
                 item = case_data(case.data or {}, public=q.public, passed=case.status == "passed")
+                task = _task(case.data or {})
             except Exception:  # report data is best effort; a report never fails for it
-                item = {}
-            task = _task(case.data or {})
+                item, task = {}, None
             if task is not None:
                 key = json.dumps(task, sort_keys=True)
                 if key not in seen_runs:

@@ -6,6 +6,7 @@ tens of kilobytes): figures are a few inches wide at 100 dpi, with few colours.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from typing import Sequence
@@ -15,6 +16,19 @@ import numpy as np
 DPI = 100
 GREY, RED, GREEN, AMBER, BLUE = "#e6e9ed", "#cf222e", "#1f883d", "#d4a72c", "#0969da"
 MAX_PANELS = 8
+
+
+def never_raises(default):
+    """A figure is an extra: if drawing fails (odd data, a matplotlib problem) the report goes on without it."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def safe(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - the report must be written whatever the data holds
+                return default
+        return safe
+    return wrap
 
 
 def _new(width: float, height: float, *, constrained: bool = True):
@@ -84,7 +98,8 @@ def as_2d(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def array_figure(wrong: np.ndarray, magnitude: np.ndarray | None = None) -> tuple[bytes, str]:
+@never_raises((None, ""))
+def array_figure(wrong: np.ndarray, magnitude: np.ndarray | None = None) -> tuple[bytes | None, str]:
     """Where an array is wrong: a mask (wrong elements red), or |yours − expected| when ``magnitude`` is given.
 
     Returns (PNG, a text saying which slices are drawn). At most
@@ -190,6 +205,7 @@ def _cmap(name: str):
 # --------------------------------------------------------------------------
 
 
+@never_raises(None)
 def training_figure(history: dict[str, list[float]]) -> bytes | None:
     """Loss and the other metrics per epoch, side by side."""
     series = {k: [float(v) for v in vs] for k, vs in history.items()
@@ -219,7 +235,8 @@ def training_figure(history: dict[str, list[float]]) -> bytes | None:
     return _png(fig)
 
 
-def confusion_figure(confusion: np.ndarray) -> bytes:
+@never_raises(None)
+def confusion_figure(confusion: np.ndarray) -> bytes | None:
     """Counts per (true, predicted) class, the diagonal in blue, mistakes in red."""
     cm = np.asarray(confusion, dtype=np.int64)
     k = cm.shape[0]
@@ -259,7 +276,8 @@ def confusion_figure(confusion: np.ndarray) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def histogram_figure(scores: Sequence[float], max_score: float, *, unit: str = "points") -> bytes:
+@never_raises(None)
+def histogram_figure(scores: Sequence[float], max_score: float, *, unit: str = "points") -> bytes | None:
     scores = np.asarray(scores, dtype=np.float64)
     fig = _new(6.4, 2.5)
     ax = fig.subplots()
@@ -278,8 +296,9 @@ def histogram_figure(scores: Sequence[float], max_score: float, *, unit: str = "
     return _png(fig)
 
 
+@never_raises(None)
 def pass_rate_figure(names: Sequence[str], passed: Sequence[float], partial: Sequence[float],
-                     failed: Sequence[float]) -> bytes:
+                     failed: Sequence[float]) -> bytes | None:
     """Horizontal stacked bars: share of submissions passed / partial / not passed per question."""
     n = len(names)
     fig = _new(6.6, 0.6 + 0.26 * n)

@@ -244,7 +244,7 @@ class Images:
 
 def figure_html(src: str | None, alt: str, caption: str = "", *, width: int | None = None) -> str:
     if src is None:
-        return (f"<p class=\"muted small\">(Figure left out to keep this report small: {esc(alt)})</p>")
+        return f"<p class=\"muted small\">(Figure left out: {esc(alt)})</p>"
     size = f" width=\"{width}\"" if width else ""
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return f"<figure><img src=\"{esc(src)}\" alt=\"{esc(alt)}\"{size}>{cap}</figure>"

@@ -29,6 +29,7 @@ import datetime as _dt
 import json
 import math
 from pathlib import Path
+
 import numpy as np
 
 from grader.feedback import data as report_data_mod

@@ -232,6 +232,20 @@ def test_a_large_report_stays_small(tmp_path):
     assert len(list((folder / "report_files").glob("*.png"))) <= 12
 
 
+def test_odd_report_data_costs_a_figure_not_the_report(tmp_path, monkeypatch):
+    from grader.feedback import figures
+
+    result = keras_like()
+    result.questions[1].cases[0].data["task"] = {"history": {"loss": ["not a number"]}, "seconds": "slow"}
+    result.questions[0].cases[0].data["wrong"] = "not an array"
+    html = read(write_result(result, tmp_path / "odd") / "report.html")
+    assert "trained_accuracy" in html and "Training curves" not in html
+    # a figure that cannot be drawn is left out with its description
+    monkeypatch.setattr(figures, "_png", lambda *a, **k: 1 / 0)
+    html = read(write_result(keras_like(), tmp_path / "broken") / "report.html")
+    assert "(Figure left out: Confusion matrix of 10 classes" in html
+
+
 def test_embedded_images_make_one_file(tmp_path):
     result = keras_like()
     path = write_student_report(result, tmp_path / "one", embed_images=True)
