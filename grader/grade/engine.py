@@ -203,12 +203,25 @@ def assemble(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
         return None, CaseResult(case.label, 0.0, NOT_IMPLEMENTED,
                                 f"`{case.target}` is not answered yet (it is None)", weight=case.weight)
     if case.assemble.startswith("field:"):
-        key = case.assemble.split(":", 1)[1]
-        if not isinstance(value, dict) or key not in value:
-            return None, CaseResult(case.label, 0.0, ERROR, f"the grading harness got no {key!r} back "
+        path = case.assemble.split(":", 1)[1]
+        try:
+            value = extract(value, path)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None, CaseResult(case.label, 0.0, ERROR, f"the grading harness got no {path!r} back "
                                     f"from {case.target}", weight=case.weight)
-        value = value[key]
     return value, None
+
+
+def extract(value: Any, path: str) -> Any:
+    """``extract(d, "layers.-1.activation")`` is ``d["layers"][-1]["activation"]`` (dict keys, list indices)."""
+    for key in path.split("."):
+        if isinstance(value, dict):
+            value = value[key]
+        elif isinstance(value, list):
+            value = value[int(key)]
+        else:
+            raise TypeError(f"cannot take {key!r} of a {type(value).__name__}")
+    return value
 
 
 def _assemble_gradient(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:

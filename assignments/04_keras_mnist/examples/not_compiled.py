@@ -1,4 +1,4 @@
-# Example submission: build_model returns the model without calling compile: model_compiled, and it cannot be trained (no training credit)
+# Example submission: build_model returns the model without calling compile: loses model_compiled; the grader compiles it as the course does to train it
 # %% [markdown]
 # # Assignment 04: a Keras digit recogniser
 #
