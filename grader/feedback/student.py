@@ -283,10 +283,16 @@ class StudentReport:
             for q in passed:
                 n = len(q.cases)
                 title = "" if q.title == q.name else f" <span class=\"q-title\">{esc(q.title)}</span>"
+                # What the student view says of a passed question besides "All checks passed." (an accuracy).
+                said = [line for line in q.message("student").splitlines()[1:] if line.strip()]
+                if not said:  # rebuilt from JSON: the cases have no data, the figure data knows the accuracy
+                    said = [f"[{c.label}] {c.message}" for c in q.cases
+                            if self.by_case.get((q.name, c.label), {}).get("accuracy")]
+                more = "".join(f"<div class=\"msg small\">{esc(line)}</div>" for line in said)
                 rows.append(f"<li id=\"q-{esc(q.name)}\"><span aria-hidden=\"true\" class=\"ok-mark\">✓</span> "
                             f"<strong>{esc(q.name)}</strong>{title} <span class=\"muted small\">"
                             f"{fmt_points(q.score)} / {fmt_points(q.points)} · {n} check{'s' if n != 1 else ''}"
-                            "</span></li>")
+                            f"</span>{more}</li>")
             out.append(f"<article class=\"q passed\"><h3>Passed ({len(passed)} question"
                        f"{'s' if len(passed) != 1 else ''}, all checks)</h3><ul class=\"passed-list\">"
                        + "".join(rows) + "</ul></article>")
