@@ -28,10 +28,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from grader.feedback import figures
-from grader.feedback.page import (STATUS_WORDS, Images, badge, esc, figure_html, fmt_points, fmt_seconds, page,
-                                  table_html)
+from grader.feedback.page import Images, badge, esc, figure_html, fmt_points, fmt_seconds, page, table_html
 from grader.feedback.student import REPORT_NAME, result_from_json
-from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, SubmissionResult)
+from grader.results import ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, SubmissionResult
 
 RESULTS_FILE = "results.instructor.json"
 TOP_FAILURES = 5
@@ -415,5 +414,5 @@ def isolation_group(isolation: str) -> str:
     return re.sub(r"\buid \d+", "a uid per worker", isolation) if isolation else "unknown (not started)"
 
 
-__all__ = ["write_instructor_report", "load_class", "normalise_message", "ClassResults", "QuestionStats",
-           "STATUS_WORDS"]
+__all__ = ["write_instructor_report", "load_class", "normalise_message", "isolation_kind", "isolation_group",
+           "ClassResults", "QuestionStats"]
