@@ -16,6 +16,7 @@ COMMANDS = {
     "exam": "grader.exam.command",
     "gradescope": "grader.gradescope.command",
     "export": "grader.export.command",
+    "report": "grader.feedback.command",
     "demo": "grader.demo.command",
 }
 

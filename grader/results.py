@@ -163,12 +163,13 @@ class SubmissionResult:
                 for q in self.questions
             ],
         }
-        if self.grader_error:
+        if self.grader_error and view == "instructor":
             extra["grader_error"] = self.grader_error
         return extra
 
     def write(self, folder: Path) -> None:
-        """``results.json`` (student view, Gradescope schema) and ``report.txt`` (instructor)."""
+        """``results.json`` (student view, Gradescope schema), ``results.instructor.json``,
+        ``report.txt`` (instructor), ``feedback.txt`` and ``report.html`` (student)."""
         from grader.report import text_report
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -178,3 +179,9 @@ class SubmissionResult:
         (folder / "report.txt").write_text(text_report(self, view="instructor"))
         (folder / "feedback.txt").write_text(text_report(self, view="student"))
         (folder / "stdout.txt").write_text(self.stdout)
+        try:
+            from grader.feedback import write_student_report
+
+            write_student_report(self, folder)
+        except Exception as exc:  # the HTML report is an extra: the results files are written already
+            (folder / "report.error.txt").write_text(f"{type(exc).__name__}: {exc}\n")

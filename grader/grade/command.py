@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                           limit_overrides=parse_limit_options(args.limit), progress=not args.no_progress)
     print(table(outcome.headers, outcome.rows, align="l" + "r" * (len(outcome.headers) - 2) + "l"))
     print(f"\n{outcome.graded} graded now, {outcome.skipped} unchanged; {len(outcome.rows)} students in the "
-          f"gradebook. Results: {args.out}/<student>/, summary: {args.out / 'summary.csv'}")
+          f"gradebook. Results: {args.out}/<student>/ (report.html for the student), summary: "
+          f"{args.out / 'summary.csv'}, class report: {args.out / 'report.html'}")
     if outcome.grader_errors:
         print("grader errors (not the students' fault; run again to regrade them): "
               + ", ".join(outcome.grader_errors), file=sys.stderr)
@@ -118,6 +119,12 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
         writer = csv.writer(handle)
         writer.writerow(headers)
         writer.writerows(rows)
+    try:
+        from grader.feedback import write_instructor_report
+
+        write_instructor_report(out)
+    except Exception as exc:  # the class report is an extra: every result is recorded already
+        print(f"the instructor report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
     return ClassOutcome(len(results), skipped, headers, rows, [r.submission for r in results if r.grader_error])
 
 

@@ -56,8 +56,10 @@ def test_killed_batch_resumes_to_the_same_gradebook(tmp_path):
     write_class(classdir)
 
     reference_out = tmp_path / "uninterrupted"
+    started = time.monotonic()
     run = subprocess.run(grade_command(classdir, reference_out), cwd=ROOT, capture_output=True, text=True,
                          timeout=600)
+    full_run = time.monotonic() - started
     assert run.returncode == 0, run.stderr
     expected = gradebook_state(reference_out / "gradebook.db")
     assert len(expected["students"]) == STUDENTS
@@ -69,7 +71,9 @@ def test_killed_batch_resumes_to_the_same_gradebook(tmp_path):
     for _ in range(3):
         process = subprocess.Popen(grade_command(classdir, out), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(1.5, 6.0))
+        # Past the start-up (imports, compiling the assignment), and early enough that three
+        # interrupted runs cannot finish the batch between them.
+        time.sleep(max(0.15 * full_run, 2.0) + rng.uniform(0.0, 0.1) * full_run)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             kills += 1
