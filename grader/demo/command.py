@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
     with Gradebook.open(db) as gradebook:
         gradebook.export_csv(args.out / "grades.csv", per_question_path=args.out / "grades_per_question.csv")
-    print(f"\nTemplates: {templates}/  Reports: {args.out}/graded/<assignment>/<student>/report.txt\n"
-          f"Gradebook: {db}  LMS export: {args.out / 'grades.csv'} and {args.out / 'grades_per_question.csv'}")
+    print(f"\nTemplates:        {templates}/\n"
+          f"Student reports:  {args.out}/graded/<assignment>/<student>/report.html (and report.txt)\n"
+          f"Class reports:    {args.out}/graded/<assignment>/report.html\n"
+          f"Gradebook:        {db}\n"
+          f"LMS export:       {args.out / 'grades.csv'} and {args.out / 'grades_per_question.csv'}")
     return 0
