@@ -1,0 +1,26 @@
+"""`dlgrade demo`, the README's main job, on one assignment (the full demo is the quick start)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_grades_a_class_and_exports_the_gradebook(tmp_path):
+    out = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "demo", "--assignments", "01_backprop", "--out", str(out),
+                          "--no-progress"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "The class gradebook" in run.stdout and "ada" in run.stdout
+    assert (out / "student_template" / "01_backprop" / "backprop.ipynb").is_file()
+    with (out / "grades.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    scores = {row["student"]: float(row["01_backprop"]) for row in rows}
+    assert scores["ada"] == 31.0 and min(scores.values()) < 31.0  # the reference, and mistakes that cost points
+    assert (out / "graded" / "01_backprop" / "ada" / "report.html").is_file()
+    assert (out / "graded" / "01_backprop" / "report.html").is_file()
