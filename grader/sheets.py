@@ -864,7 +864,8 @@ def answer_keys(compiled) -> list[AnswerKey]:
     return keys
 
 
-def _as_plain(value: Any) -> Any:
+def as_plain(value: Any) -> Any:
+    """numpy arrays and scalars as lists and Python numbers; whole floats as ints."""
     try:
         import numpy as np
 
@@ -875,7 +876,7 @@ def _as_plain(value: Any) -> Any:
     except ImportError:  # pragma: no cover
         pass
     if isinstance(value, (list, tuple)):
-        return [_as_plain(v) for v in value]
+        return [as_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
@@ -883,11 +884,11 @@ def _as_plain(value: Any) -> Any:
 
 def expected_answers(compiled) -> dict[str, Any]:
     """The expected value of every key, as plain data (the instructor's filled-in sheet)."""
-    return {k.key: _as_plain(k.expected) for k in answer_keys(compiled)}
+    return {k.key: as_plain(k.expected) for k in answer_keys(compiled)}
 
 
 def _literal(value: Any, fmt: str) -> str:
-    value = _as_plain(value)
+    value = as_plain(value)
     if isinstance(value, bool):
         return repr(value) if fmt == "py" else str(value).lower()
     if isinstance(value, float) and not math.isfinite(value):

@@ -27,7 +27,7 @@ from typing import Any
 
 from grader.authoring import CompiledAssignment
 from grader.policy import Policy
-from grader.sheets import answer_keys
+from grader.sheets import answer_keys, as_plain
 
 # ==========================================================================
 # Markdown (the paper's own subset) to HTML
@@ -203,24 +203,12 @@ def policy_lines(policy: Policy | None) -> list[str]:
 
 def _fmt_value(value: Any) -> str:
     """An expected value, readably: numbers to 6 significant digits, lists nested."""
-    try:
-        import numpy as np
-
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
+    value = as_plain(value)
+    if isinstance(value, (bool, int)):
         return str(value)
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
         return f"{value:.6g}" if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return "[" + ", ".join(_fmt_value(v) for v in value) + "]"
     if isinstance(value, str):
         return f'"{value}"'
