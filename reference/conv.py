@@ -8,9 +8,12 @@ where xp is x zero-padded and s the stride. Like every deep-learning library
 How it is computed: a strided view of the padded input lists, for every
 output pixel, the KH x KW x C_in patch under the kernel (no copy); flattening
 those patches into the rows of a matrix ("im2col") turns the whole layer into
-one matrix product with the kernel reshaped to (KH*KW*C_in, C_out). The
-backward pass reuses that matrix for dw, and scatters the patch gradients
-back onto the image with one vectorised add per kernel offset (col2im).
+one matrix product with the kernel reshaped to (KH*KW*C_in, C_out). Each row
+ends with a constant 1 and the weight matrix with the bias row (cs231n's
+"bias trick"), so that one product also adds the bias. The backward pass
+reuses that matrix for dw and db (one product again), and scatters the patch
+gradients back onto the image with one vectorised add per kernel offset
+(col2im).
 """
 
 from typing import NamedTuple
@@ -167,7 +170,7 @@ class _ConvCache(NamedTuple):
     stride: int
     out_shape: tuple  # (N, H_out, W_out, C_out)
     w: np.ndarray  # (KH, KW, C_in, C_out)
-    cols: np.ndarray  # (N * H_out * W_out, KH * KW * C_in), the im2col matrix
+    cols: np.ndarray  # (N * H_out * W_out, KH * KW * C_in + 1), im2col with a column of ones
 
 
 def _pad_image(x, pads):
@@ -179,17 +182,22 @@ def _pad_image(x, pads):
 
 def _im2col(xp, kh, kw, stride):
     """
-    Rows of patches: (N * H_out * W_out, KH * KW * C) from a padded image.
+    Rows of patches from a padded image, each followed by a 1:
+    shape (N * H_out * W_out, KH * KW * C + 1).
 
     sliding_window_view gives every KH x KW window as a view, shape
     (N, H', W', C, KH, KW); taking every stride-th window and moving C last
-    orders each patch like the HWIO kernel, so the final reshape (the one
-    copy) lines patches up with w.reshape(KH * KW * C_in, C_out).
+    orders each patch like the HWIO kernel, so that row r of the result
+    lines up with w.reshape(KH * KW * C_in, C_out). The copy into the
+    result is the only copy of the patches.
     """
     windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
-    n, out_h, out_w = windows.shape[:3]
     patches = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, H_out, W_out, KH, KW, C)
-    return patches.reshape(n * out_h * out_w, -1)
+    n, out_h, out_w = patches.shape[:3]
+    cols = np.empty((n * out_h * out_w, kh * kw * xp.shape[3] + 1))
+    np.copyto(cols[:, :-1].reshape(patches.shape), patches)
+    cols[:, -1] = 1.0
+    return cols
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0):
@@ -221,8 +229,8 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
 
     xp = _pad_image(x, pads)
     cols = _im2col(xp, kh, kw, stride)
-    out = cols @ w.reshape(kh * kw * c_in, c_out)
-    out += b
+    weights_and_bias = np.vstack([w.reshape(kh * kw * c_in, c_out), b])
+    out = cols @ weights_and_bias
     cache = _ConvCache(x.shape, xp.shape, pads, stride, out_shape, w, cols)
     return out.reshape(out_shape), cache
 
@@ -248,10 +256,11 @@ def conv2d_backward(dout, cache):
     require_shape(func, "dout", dout, out_shape, "(N, H_out, W_out, C_out)")
     dout_rows = dout.reshape(-1, c_out)
 
-    # einsum sums the rows in one pass; ndarray.sum(axis=0) of this tall,
-    # narrow matrix is a few times slower.
-    db = np.einsum("ro->o", dout_rows)
-    dw = (cols.T @ dout_rows).reshape(w.shape)
+    # The last column of cols is all ones, so the last row of this product
+    # is db = sum of dout over all output pixels.
+    dweights_and_bias = cols.T @ dout_rows
+    dw = dweights_and_bias[:-1].reshape(w.shape)
+    db = dweights_and_bias[-1]
 
     # col2im. Output pixel (i, j) read xp[i*s + p, j*s + q] through w[p, q],
     # so the gradient of the patch entry at kernel offset (p, q) is
