@@ -45,7 +45,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
         load=LoadInfo(ok=False),
         isolation="",
         seconds=0.0,
-        sha256="",
+        sha256=content_hash(submission),
         variant=compiled.variant,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
@@ -54,7 +54,6 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
         with open_session(compiled, submission, limits, slot) as session:
             load = session.load_report
             result.isolation = session.isolation
-            result.sha256 = getattr(session, "sha256", "") or content_hash(submission)
             result.load = LoadInfo(ok=load.ok, error=load.error, kind=load.kind,
                                    cells=[{"index": c.index, "ok": c.ok, "error": c.error} for c in load.cells],
                                    seconds=load.seconds)

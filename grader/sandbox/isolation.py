@@ -497,8 +497,8 @@ def _mkdirs_args(path: str, made: set) -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _static_args() -> tuple[str, ...]:
-    """The part of the bubblewrap command line that is the same for every session."""
+def _static_head() -> tuple[str, ...]:
+    """Namespaces, /usr, /etc, /proc and /dev: the same for every session."""
     args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--die-with-parent", "--new-session"]
     args += _usr_args()
@@ -510,7 +510,19 @@ def _static_args() -> tuple[str, ...]:
     args += ["--ro-bind", etc["passwd"], "/etc/passwd", "--ro-bind", etc["group"], "/etc/group",
              "--ro-bind", etc["hosts"], "/etc/hosts"]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    made: set = {"/etc", "/usr"}
+    return tuple(args)
+
+
+@functools.lru_cache(maxsize=None)
+def _static_tail() -> tuple[str, ...]:
+    """The Python runtime (masked where it would show the grader) and the child runtime.
+
+    These come after the session's tmpfs mounts, so a Python that lives under
+    /tmp (a checkout or a virtual environment there) is bound into the child's
+    own /tmp instead of being hidden by it.
+    """
+    args: list[str] = []
+    made: set = {"/etc", "/usr", "/tmp", "/dev", "/dev/shm"}
     roots = _python_roots()
     for root in roots:
         args += _mkdirs_args(root + "/x", made)
@@ -524,9 +536,10 @@ def _static_args() -> tuple[str, ...]:
 def bwrap_command(*, uid: int, files_dir: str, tmp_bytes: int, workdir_bytes: int,
                   seccomp_fd: int | None, child_argv: list[str]) -> list[str]:
     bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
-    args = [bwrap, *_static_args(),
+    args = [bwrap, *_static_head(),
             "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
             "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",
+            *_static_tail(),
             "--ro-bind", files_dir, SOURCE_DIR,
             "--perms", "1777", "--size", str(workdir_bytes), "--tmpfs", WORKDIR,
             "--chdir", WORKDIR]
