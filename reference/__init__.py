@@ -15,18 +15,18 @@ return ``(loss, dinput)`` averaged over the batch.
 
 from reference.activations import (activation_backward, activation_forward, relu, relu_grad, sigmoid,
                                    sigmoid_grad, tanh, tanh_grad)
-from reference.conv import conv2d_backward, conv2d_forward, conv_output_size, same_padding
+from reference.conv import conv2d_backward, conv2d_forward, conv2d_output_shape, conv_output_size, same_padding
 from reference.dense import dense_backward, dense_forward
 from reference.gradcheck import numerical_gradient, numerical_gradient_array, relative_error
-from reference.losses import binary_cross_entropy, softmax, softmax_cross_entropy, squared_error_loss
+from reference.losses import binary_cross_entropy, one_hot, softmax, softmax_cross_entropy, squared_error_loss
 from reference.pooling import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 
 __all__ = [
     "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad",
     "activation_forward", "activation_backward",
     "dense_forward", "dense_backward",
-    "squared_error_loss", "binary_cross_entropy", "softmax", "softmax_cross_entropy",
-    "conv_output_size", "same_padding", "conv2d_forward", "conv2d_backward",
+    "squared_error_loss", "binary_cross_entropy", "softmax", "one_hot", "softmax_cross_entropy",
+    "conv_output_size", "same_padding", "conv2d_output_shape", "conv2d_forward", "conv2d_backward",
     "maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
     "numerical_gradient", "numerical_gradient_array", "relative_error",
 ]
