@@ -47,7 +47,7 @@ assignment = Assignment(
         "threads": 2,
     })
 
-PIXELS = ArrayClose(rtol=1e-6, atol=1e-7, dtype_kind="f")   # float32 arithmetic
+PIXELS = ArrayClose(rtol=1e-6, atol=1e-7, dtype="float32")   # float32, as Keras computes
 ONE_HOT = ArrayClose(rtol=0, atol=1e-6)
 DESCRIBE = {"builder": "build_model", "seed": 0}
 CATEGORICAL_CROSSENTROPY = ("categorical_crossentropy", "CategoricalCrossentropy")

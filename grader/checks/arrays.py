@@ -78,6 +78,7 @@ class ArrayClose(Check):
     dtype_kind: str | None = None
     allow_list: bool = True
     partial: bool = False
+    dtype: str | None = None   # an exact dtype, e.g. "float32" (checked after dtype_kind)
 
     def __post_init__(self) -> None:
         for name in ("rtol", "atol"):
@@ -85,6 +86,14 @@ class ArrayClose(Check):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"ArrayClose: {name} must be a finite number >= 0, got {v!r}")
             object.__setattr__(self, name, float(v))
+        if self.dtype is not None:
+            try:
+                exact = np.dtype(self.dtype)
+            except TypeError:
+                raise ValueError(f"ArrayClose: dtype must name a numpy dtype, got {self.dtype!r}") from None
+            if exact.kind not in "biuf":
+                raise ValueError(f"ArrayClose: dtype must be a numeric or bool dtype, got {self.dtype!r}")
+            object.__setattr__(self, "dtype", exact.name)
         if self.dtype_kind is not None:
             if not isinstance(self.dtype_kind, str) or not self.dtype_kind or set(self.dtype_kind) - set("biuf"):
                 raise ValueError(
@@ -95,6 +104,8 @@ class ArrayClose(Check):
         kinds = ""
         if self.dtype_kind:
             kinds = " of " + " or ".join(kind_name(k) for k in self.dtype_kind)
+        if self.dtype:
+            kinds = f" of dtype {self.dtype}"
         return (
             f"an array{kinds} with the expected shape, every element within "
             f"|got - expected| <= {self.atol:g} + {self.rtol:g}*|expected|"
@@ -138,6 +149,12 @@ class ArrayClose(Check):
             return CheckResult(
                 0.0,
                 f"{Name} holds {kind_name(g.dtype.kind)} (dtype {g.dtype}), but {wanted} are expected{extra}",
+                data={"reason": "dtype", "got_dtype": str(g.dtype), **shapes},
+            )
+        if self.dtype and g.dtype.name != self.dtype:
+            return CheckResult(
+                0.0,
+                f"{Name} has dtype {g.dtype}, but dtype {self.dtype} is expected (convert with .astype(np.{self.dtype}))",
                 data={"reason": "dtype", "got_dtype": str(g.dtype), **shapes},
             )
         n = int(e.size)

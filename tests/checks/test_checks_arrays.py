@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.checks import ArrayClose, ExpectedValueError
+from grader.checks import ArrayClose, ExpectedValueError, check_from_spec
 
 EXP = np.arange(12, dtype=np.float64).reshape(3, 4) / 7.0
 
@@ -161,3 +161,15 @@ def test_bad_expected_and_parameters():
 def test_describe():
     d = ArrayClose(dtype_kind="f", partial=True).describe()
     assert "floating-point" in d and "partial" in d
+
+
+def test_exact_dtype():
+    check = ArrayClose(dtype="float32", rtol=1e-6)
+    expected = np.array([[0.0, 0.5]], dtype=np.float32)
+    assert check.check(np.array([[0.0, 0.5]], dtype=np.float32), expected).passed
+    wrong = check.check(np.array([[0.0, 0.5]]), expected)
+    assert not wrong.passed and "dtype float64, but dtype float32 is expected" in wrong.message
+    assert check_from_spec(check.to_spec()) == check
+    assert "dtype float32" in check.describe()
+    with pytest.raises(ValueError, match="numpy dtype"):
+        ArrayClose(dtype="float33")
