@@ -40,7 +40,6 @@ How a sheet is read (one bad answer costs one answer)
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import difflib
 import hashlib
@@ -53,7 +52,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from grader.sandbox.types import LoadReport, Reply
 

@@ -1,6 +1,5 @@
 """A two-question assignment for tests of batch grading (fast to grade)."""
 
-import numpy as np
 
 from grader.authoring import Assignment
 from grader.checks import ArrayClose, Number
