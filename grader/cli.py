@@ -17,6 +17,7 @@ COMMANDS = {
     "gradescope": "grader.gradescope.command",
     "export": "grader.export.command",
     "report": "grader.feedback.command",
+    "student-kit": "grader.kit.command",
     "demo": "grader.demo.command",
 }
 
@@ -24,9 +25,21 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Auto-grading for a deep-learning course.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
-        importlib.import_module(module).add_parser(subparsers)
+    for name, module in COMMANDS.items():
+        try:
+            importlib.import_module(module).add_parser(subparsers)
+        except ImportError as exc:  # e.g. the student kit's engine, installed without the instructor's extras
+            missing = exc.name or str(exc)
+            unavailable = subparsers.add_parser(name, help=f"(not available here: needs {missing})", add_help=False)
+            unavailable.add_argument("rest", nargs=argparse.REMAINDER)
+            unavailable.set_defaults(run=lambda args, command=name, missing=missing: _unavailable(command, missing))
     return parser
+
+
+def _unavailable(command: str, missing: str) -> int:
+    print(f"dlgrade {command} is not available in this installation: it needs {missing}, which is not "
+          "installed (the student kit installs only what `dlgrade check` needs)", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,8 +84,9 @@ def example_source(assignment_dir: Path, example: Example) -> str:
     return notebook_from_percent_script(header + source) if example.notebook else header + source
 
 
-def generate_assignment(assignment_dir: Path, template_root: Path) -> list[Path]:
-    """Write the student template of one assignment and its generated examples; return the paths."""
+def generate_assignment(assignment_dir: Path, template_root: Path, *, examples: bool = True) -> list[Path]:
+    """Write the student template of one assignment (and, with ``examples``, its generated
+    example submissions); return the paths written."""
     assignment = load_assignment(assignment_dir)
     master = (assignment_dir / MASTER).read_text()
     stub = student_source(master)
@@ -102,7 +103,7 @@ def generate_assignment(assignment_dir: Path, template_root: Path) -> list[Path]
     if instructions.is_file():
         shutil.copyfile(instructions, target / "instructions.md")
         written.append(target / "instructions.md")
-    for example in load_examples(assignment_dir):
+    for example in load_examples(assignment_dir) if examples else []:
         if example.generated:
             path = assignment_dir / "examples" / example.file
             path.write_text(example_source(assignment_dir, example))

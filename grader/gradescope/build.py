@@ -24,21 +24,18 @@ never ships; students never see the zip. Layout::
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import json
 import platform
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grader
 from grader.authoring import CompiledAssignment, load_assignment
+from grader.bundle import engine_files, engine_pyproject, write_zip
 
 FORMAT = "dlgrade-gradescope/1"
 DEFAULT_VENV = "/opt/dlgrade-venv"
 PYTHON_REQUIRES = ">=3.11"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # fixed timestamps: building twice gives the same bytes
 
 # Runtime dependencies of grading (the parent's checks and the child's numpy).
 CORE_REQUIREMENTS = ("numpy", "sympy", "mpmath")
@@ -47,8 +44,6 @@ TENSORFLOW_REQUIREMENTS = ("tensorflow-cpu", "keras")
 # seccomp for the sandbox's child; unpinned (it wraps the system's libseccomp).
 SANDBOX_REQUIREMENTS = ('pyseccomp; sys_platform == "linux"',)
 
-SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
-SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
 @dataclass
@@ -81,28 +76,11 @@ def requirements_text(compiled: CompiledAssignment, *, pin: bool = True) -> str:
 
 
 def pyproject_text(compiled: CompiledAssignment) -> str:
-    deps = ['"numpy>=1.26"', '"sympy>=1.12"']
+    deps = ["numpy>=1.26", "sympy>=1.12"]
     if needs_tensorflow(compiled):
-        deps += ['"tensorflow-cpu>=2.16"', '"keras>=3"']
-    return f"""\
-# The part of dlgrade that grades (package `grader`), bundled in a Gradescope autograder.
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "dlgrade"
-version = "{_dlgrade_version()}"
-description = "dlgrade's grading engine (no answer key), bundled for {compiled.name}"
-requires-python = "{PYTHON_REQUIRES}"
-dependencies = [{", ".join(deps)}]
-
-[tool.setuptools.packages.find]
-include = ["grader*"]
-
-[tool.setuptools.package-data]
-"*" = ["*.md", "*.txt", "*.json", "*.html", "*.css"]
-"""
+        deps += ["tensorflow-cpu>=2.16", "keras>=3"]
+    return engine_pyproject(version=_dlgrade_version(), python_requires=PYTHON_REQUIRES, dependencies=deps,
+                            description=f"dlgrade's grading engine (no answer key), bundled for {compiled.name}")
 
 
 def setup_sh(compiled: CompiledAssignment) -> str:
@@ -248,19 +226,6 @@ def manifest(compiled: CompiledAssignment, needs_tf: bool) -> dict:
     }
 
 
-def grader_package_files() -> list[tuple[Path, str]]:
-    """(file, name in the zip) for the ``grader`` package's own files (no caches)."""
-    root = Path(grader.__file__).resolve().parent
-    out = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part in SKIPPED_DIRS for part in rel.parts) or path.suffix in SKIPPED_SUFFIXES:
-            continue
-        if path.is_file() and not path.is_symlink():
-            out.append((path, f"dlgrade/grader/{rel.as_posix()}"))
-    return out
-
-
 def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bool = True) -> BuildReport:
     """Compile ``assignment`` and write its Gradescope autograder zip; return what was written."""
     loaded = load_assignment(assignment)
@@ -282,18 +247,8 @@ def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bo
             ("compiled/assignment.npz", data.with_suffix(".npz").read_bytes(), 0o644),
             ("dlgrade/pyproject.toml", pyproject_text(compiled).encode(), 0o644),
         ]
-        entries += [(name, path.read_bytes(), 0o644) for path, name in grader_package_files()]
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, payload, mode in entries:
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # unix: the permission bits below are honoured by unzip
-            info.external_attr = (0o100000 | mode) << 16
-            archive.writestr(info, payload)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(buffer.getvalue())
+        entries += [(name, path.read_bytes(), 0o644) for path, name in engine_files("dlgrade")]
+    write_zip(entries, out)
     return BuildReport(out, compiled.name, compiled.module, compiled.max_score,
                        [q.name for q in compiled.questions if q.public],
                        [q.name for q in compiled.questions if not q.public],
