@@ -9,6 +9,7 @@ the grader does with each. Everything runs on embedded data: no network.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import os
 import shutil
 from pathlib import Path
@@ -46,6 +47,64 @@ def class_submissions(assignment_dir: Path, module: str, folder: Path) -> list[P
     return paths
 
 
+def exam_answers(compiled, i: int, others) -> dict:
+    """Student i's answers: most write their own key; some make the mistakes an exam sees."""
+    from grader.sheets import expected_answers
+
+    answers = expected_answers(compiled)
+    if i % 4 == 1:   # rounds too coarsely: one decimal on the network's values
+        answers = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in answers.items()}
+    elif i % 4 == 2:  # copies a classmate's sheet: a different paper
+        answers = expected_answers(others)
+    elif i % 4 == 3:  # leaves the derivative blank and writes one matrix transposed
+        answers.pop("DERIVATIVE", None)
+        if isinstance(answers.get("CORRELATION"), list):
+            answers["CORRELATION"] = [list(row) for row in zip(*answers["CORRELATION"])]
+    return answers
+
+
+def run_exam(out: Path, db: Path, jobs: int, progress: bool) -> dict[str, str]:
+    """The midterm: a paper per student, answer sheets, graded against each student's own paper."""
+    import csv
+
+    from grader.exam.paper import write_paper
+    from grader.exam.variants import compile_for_student
+    from grader.policy import load_policy
+    from grader.sheets import render_sheet
+
+    try:
+        exam = load_assignment("midterm")
+    except FileNotFoundError:
+        return {}
+    policy = load_policy(exam.folder)
+    sheets = out / "submissions" / "midterm"
+    sheets.mkdir(parents=True, exist_ok=True)
+    papers = {student: compile_for_student(exam, student) for student in STUDENTS}
+    for i, student in enumerate(STUDENTS):
+        write_paper(papers[student], out / "papers" / student, student_id=student, policy=policy)
+        classmate = papers[STUDENTS[(i + 1) % len(STUDENTS)]]
+        (sheets / f"{student}.toml").write_text(
+            render_sheet(papers[student], fmt="toml", answers=exam_answers(papers[student], i, classmate)))
+    # Everyone starts when the exam opens and hands in an hour later.
+    start = policy.opens_at
+    manifest = out / "submissions" / "midterm-times.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "started_at", "submitted_at"])
+        for student in STUDENTS:
+            writer.writerow([student, start.isoformat(), (start + _dt.timedelta(hours=1)).isoformat()])
+    from grader.grade.command import read_manifest
+
+    print(f"== midterm: {exam.title} (a paper per student in {out / 'papers'}/)")
+    outcome = grade_class(exam, sorted(sheets.glob("*.toml")), out / "graded" / "midterm", db=str(db), jobs=jobs,
+                          progress=progress, times=read_manifest(manifest))
+    notes = {1: "rounded to one decimal", 2: "copied a classmate's sheet", 3: "derivative blank, matrix transposed"}
+    rows = [[row[0], row[1], row[2], notes.get(STUDENTS.index(row[0]) % 4, "own answers")] for row in outcome.rows]
+    print(table(["student", "score", "max", "answer sheet"], rows, align="lrrl"))
+    print()
+    return {row[0]: f"{round(row[1], 2):g}/{row[2]:g}" for row in outcome.rows if row[1] != ""}
+
+
 def run(args: argparse.Namespace) -> int:
     dirs = all_assignment_dirs()
     if args.assignments:
@@ -73,8 +132,14 @@ def run(args: argparse.Namespace) -> int:
             finals.setdefault(student, {})[folder.name] = f"{score:g}/{row[2]:g}" if score != "-" else "-"
         print(table(["student", "score", "max", "submitted"], rows, align="lrrl", max_width=120))
         print()
-    print("== The class gradebook (final scores)")
     names = [d.name for d in dirs]
+    if not args.assignments or "midterm" in args.assignments:
+        exam_scores = run_exam(args.out, db, args.jobs, not args.no_progress)
+        if exam_scores:
+            names.append("midterm")
+            for student, score in exam_scores.items():
+                finals.setdefault(student, {})["midterm"] = score
+    print("== The class gradebook (final scores)")
     print(table(["student", *names], [[s, *[finals.get(s, {}).get(n, "-") for n in names]] for s in STUDENTS],
                 align="l" + "r" * len(names)))
     from grader.gradebook import Gradebook
