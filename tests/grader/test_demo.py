@@ -24,3 +24,16 @@ def test_demo_grades_a_class_and_exports_the_gradebook(tmp_path):
     assert scores["ada"] == 31.0 and min(scores.values()) < 31.0  # the reference, and mistakes that cost points
     assert (out / "graded" / "01_backprop" / "ada" / "report.html").is_file()
     assert (out / "graded" / "01_backprop" / "report.html").is_file()
+
+
+def test_demo_grades_the_exam_against_each_students_own_paper(tmp_path):
+    out = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "demo", "--assignments", "midterm", "--out", str(out),
+                          "--no-progress"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with (out / "grades.csv").open() as handle:
+        scores = {row["student"]: float(row["midterm"]) for row in csv.DictReader(handle)}
+    assert scores["ada"] == 30.0                        # her own key
+    assert scores["chen"] < 10.0                        # a classmate's sheet: another paper
+    assert (out / "papers" / "ada" / "paper.html").is_file()
+    assert (out / "papers" / "ada" / "paper.md").read_text() != (out / "papers" / "ben" / "paper.md").read_text()
