@@ -21,16 +21,10 @@ from grader.results import SubmissionResult
 from .variants import compile_for_student, normalize_student_id
 
 
-def student_id_for(path: Path) -> str:
-    """The student id a submission is filed under: a folder's name, else the file's stem."""
-    path = Path(path)
-    return path.name if path.is_dir() else path.stem
-
-
 def grade_answer_sheet(compiled: CompiledAssignment, sheet: Path, *,
                        submission_id: str | None = None) -> SubmissionResult:
     """Grade an answer sheet against ``compiled`` (already the student's variant)."""
-    return engine.grade_submission(compiled, Path(sheet), submission_id=submission_id or student_id_for(sheet))
+    return engine.grade_submission(compiled, Path(sheet), submission_id=submission_id)
 
 
 def grade_exam_submission(assignment: Assignment, submission: Path, *, student_id: str | None = None,
@@ -44,9 +38,9 @@ def grade_exam_submission(assignment: Assignment, submission: Path, *, student_i
     for code submissions.
     """
     submission = Path(submission)
-    sid = normalize_student_id(student_id or student_id_for(submission))
+    sid = normalize_student_id(student_id or engine.submission_id_for(submission))
     compiled = compile_for_student(assignment, sid, salt=salt)
     return engine.grade_submission(compiled, submission, submission_id=sid, **engine_options)
 
 
-__all__ = ["grade_answer_sheet", "grade_exam_submission", "student_id_for"]
+__all__ = ["grade_answer_sheet", "grade_exam_submission"]
