@@ -61,12 +61,12 @@ when you submit.
 def build_kit(assignment_dir: Path, out_dir: Path) -> Path:
     from grader.authoring import CompiledAssignment
     from grader.generate.build import generate_assignment
-    from grader.gradescope.build import needs_tensorflow
+    from grader.gradescope.build import _dlgrade_version, needs_tensorflow
 
     assignment = load_assignment(assignment_dir)
     if assignment.kind == "exam":
         raise ValueError(f"{assignment.name} is an exam: students get papers (dlgrade exam papers), not a kit")
-    version = _version()
+    version = _dlgrade_version()
     with tempfile.TemporaryDirectory(prefix="dlgrade-kit-") as tmp:
         generate_assignment(assignment_dir, Path(tmp), examples=False)
         template = Path(tmp) / assignment.name
@@ -82,15 +82,6 @@ def build_kit(assignment_dir: Path, out_dir: Path) -> Path:
     out = out_dir / f"{assignment.name}-student.zip"
     write_zip(entries, out)
     return out
-
-
-def _version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("dlgrade")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
 
 
 def run(args: argparse.Namespace) -> int:
