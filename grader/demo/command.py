@@ -33,9 +33,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def class_submissions(assignment_dir: Path, module: str, folder: Path) -> list[Path]:
+def class_submissions(assignment_dir: Path, examples: list, folder: Path) -> list[Path]:
     """Copy one example per student into ``folder``; student i gets example i (cycling)."""
-    examples = load_examples(assignment_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, student in enumerate(STUDENTS):
@@ -116,13 +115,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"dlgrade demo: {len(dirs)} assignments, a class of {len(STUDENTS)}, results in {args.out}/\n")
     finals: dict[str, dict[str, str]] = {}
     for folder in dirs:
-        generate_assignment(folder, templates)
+        generate_assignment(folder, templates, examples=False)  # the committed examples are up to date
         assignment = load_assignment(folder)
-        submissions = class_submissions(folder, assignment.module, args.out / "submissions" / folder.name)
+        examples = load_examples(folder)
+        submissions = class_submissions(folder, examples, args.out / "submissions" / folder.name)
         print(f"== {folder.name}: {assignment.title}")
         outcome = grade_class(assignment, submissions, args.out / "graded" / folder.name, db=str(db),
                               jobs=args.jobs, progress=not args.no_progress)
-        examples = load_examples(folder)
         rows = []
         for row in outcome.rows:
             student = row[0]
