@@ -434,7 +434,8 @@ def child_sys_path() -> list[str]:
     return out
 
 
-def _python_roots() -> list[str]:
+def python_roots() -> list[str]:
+    """The directories that hold the running Python (outside /usr), bound read-only into the child."""
     roots = []
     for prefix in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix):
         for path in (os.path.abspath(prefix), os.path.realpath(prefix)):
@@ -526,7 +527,7 @@ def _static_tail() -> tuple[str, ...]:
     """
     args: list[str] = []
     made: set = {"/etc", "/usr", "/tmp", "/dev", "/dev/shm"}
-    roots = _python_roots()
+    roots = python_roots()
     for root in roots:
         args += _mkdirs_args(root + "/x", made)
         args += ["--ro-bind", root, root]

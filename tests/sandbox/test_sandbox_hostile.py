@@ -13,6 +13,7 @@ import pytest
 
 from conftest import FAST, REPO, bwrap_usable, leftover_processes, write_notebook, write_py
 from grader.sandbox import Call, SandboxSession
+from grader.sandbox.isolation import python_roots
 
 SLACK = 1.5  # seconds over a deadline allowed for killing and reaping
 
@@ -327,8 +328,11 @@ def test_repo_answer_key_and_other_submissions_are_invisible(tmp_path, bwrap):
     for name, what in imported.items():
         assert not what.startswith("imported") or what.endswith("None"), (name, what)
         assert "reference" not in what
-    assert set(top) <= {"bin", "dev", "etc", "lib", "lib64", "opt", "proc", "root", "sbin", "submission", "tmp",
-                        "usr", "work", "lib32", "libx32"}
+    # The system directories, plus the top directory of wherever this Python lives (/root for pyenv,
+    # the checkout's parent for a virtual environment inside it), which the child needs to start.
+    expected_top = {"bin", "dev", "etc", "lib", "lib64", "lib32", "libx32", "opt", "proc", "sbin", "submission",
+                    "tmp", "usr"} | {Path(root).parts[1] for root in python_roots()}
+    assert set(top) <= expected_top, set(top) - expected_top
     assert repo_view == [".venv"] or repo_view == []
 
 
