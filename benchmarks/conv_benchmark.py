@@ -7,6 +7,14 @@ max pooling 2x2 / stride 2 on the conv output (64, 32, 32, 16).
 
 Times are the median (and the minimum) of R runs after one warm-up run; the
 reference and TensorFlow take turns run by run, so a busy moment slows both.
+
+Memory: TensorFlow's CPU allocator keeps the buffers it frees for the next op;
+glibc's malloc, which numpy uses, hands large freed blocks back to the kernel,
+and on a virtual machine every page of the next allocation then faults in
+again (here that doubled forward + backward, 2,300 page faults a run). So the
+benchmark tells glibc to keep freed memory too (mallopt, before numpy starts),
+as a long training loop effectively does once it is warm; --glibc-default
+measures without that.
 Other work on the machine (the load average is printed) hurts multi-threaded
 BLAS most: with a high load, compare the minimum column, or use --threads 1.
 
@@ -14,6 +22,13 @@ TensorFlow runs eagerly on the CPU with tensors made beforehand, like the
 numpy arrays the reference receives; its outputs are converted with .numpy().
 Its backward row times the two backprop ops (and the bias sum) that its
 gradient of conv2d runs; "forward + backward" is a GradientTape.
+
+The header names the BLAS kernel numpy runs (threadpoolctl). OPENBLAS_CORETYPE
+forces an older kernel (Haswell rather than SkylakeX) on machines that set it
+to work around old OpenBLAS bugs; it slows a current numpy by about 20% here,
+so for figures that compare libraries unset it for this command alone:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/conv_benchmark.py
 
 Two naive versions, checked against the reference first:
 - 4 loops (cs231n's conv_forward_naive): loops over example, output row,
@@ -29,6 +44,16 @@ import os
 import statistics
 import time
 
+def _keep_freed_memory():
+    """Make glibc's malloc keep freed memory in the process, as TensorFlow's allocator does."""
+    import ctypes
+
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(M_MMAP_THRESHOLD, 256 * 2**20)
+    libc.mallopt(M_TRIM_THRESHOLD, 2**30)
+
+
 # --threads must reach BLAS and TensorFlow before they start, so numpy, the
 # reference and TensorFlow are imported after the command line is read.
 if __name__ == "__main__":
@@ -38,7 +63,13 @@ if __name__ == "__main__":
         "--threads", type=int, default=0,
         help="threads for numpy's BLAS and TensorFlow's ops (default: each library's own choice)",
     )  # fmt: skip
+    _parser.add_argument(
+        "--glibc-default", action="store_true",
+        help="leave glibc's malloc as it is (freed memory goes back to the kernel, pages fault in again)",
+    )  # fmt: skip
     ARGS = _parser.parse_args()
+    if not ARGS.glibc_default:
+        _keep_freed_memory()
     if ARGS.threads:
         for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[variable] = str(ARGS.threads)
@@ -51,6 +82,24 @@ from reference.pooling import maxpool_backward, maxpool_forward  # noqa: E402
 BATCH, SIZE, C_IN, C_OUT, KERNEL, STRIDE, PAD = 64, 32, 3, 16, 3, 1, 1
 NAIVE_BATCH = {"4 loops": 2, "6 loops": 1}
 NAIVE_REPEATS = 3
+
+
+def blas_kernel():
+    """numpy's BLAS as 'library version (kernel)', or 'unknown' without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    # TensorFlow or scipy may load BLAS libraries of their own; numpy's lives in numpy.libs.
+    blas.sort(key=lambda info: "numpy" not in info.get("filepath", ""))
+    if not blas:
+        return "unknown"
+    info = blas[0]
+    kernel = info.get("architecture", "?")
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    note = f", forced by OPENBLAS_CORETYPE={forced}" if forced else ""
+    return f"{info.get('internal_api')} {info.get('version')} ({kernel} kernel{note})"
 
 
 def timed(functions, repeats):
@@ -151,7 +200,7 @@ def assert_same(ours, theirs):
     assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
-def main(repeats, threads):
+def main(repeats, threads, glibc_default):
     load = os.getloadavg()[0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -259,6 +308,8 @@ def main(repeats, threads):
         f"numpy {np.__version__}, TensorFlow {tf.__version__} (eager, CPU), {os.cpu_count()} CPUs, "
         f"threads: {threads or 'library default'}, load average {load:.2f} at the start"
     )
+    print(f"numpy's BLAS: {blas_kernel()}; malloc: "
+          + ("glibc's default" if glibc_default else "glibc keeps freed memory (mallopt)"))
     print(
         f"ms, median (min) of {repeats} runs; naive loops: median of {NAIVE_REPEATS} runs on "
         + ", ".join(f"{k} example(s) x {BATCH // k} ({name})" for name, k in NAIVE_BATCH.items())
@@ -279,4 +330,4 @@ def main(repeats, threads):
 
 
 if __name__ == "__main__":
-    main(ARGS.repeats, ARGS.threads)
+    main(ARGS.repeats, ARGS.threads, ARGS.glibc_default)
