@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._coerce import describe_value, fmt_num, short
+from ._coerce import describe_value, fmt_num, looks_numeric_string, short
 from .base import Check, CheckResult, ExpectedValueError
 
 __all__ = ["Exact", "OneOf"]
@@ -70,7 +70,10 @@ class _Cmp:
             return f"your value{at} is {_show(got)}, which is not correct"
         if _is_number(exp):
             if not _is_number(got):
-                return f"your value{at} is {_show(got)}; a number was expected"
+                hint = ""
+                if isinstance(got, str) and looks_numeric_string(got):
+                    hint = f": remove the quotes (write {short(got.strip())} instead of {short(repr(got))})"
+                return f"your value{at} is {_show(got)}; a number was expected{hint}"
             if self.strict and type(got) is not type(exp):
                 kind = "an integer" if isinstance(exp, int) else "a float"
                 return f"your value{at} is {_show(got)} of type {type(got).__name__}; {kind} was expected"

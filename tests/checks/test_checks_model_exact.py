@@ -105,7 +105,9 @@ def test_exact_equal(got, expected):
         ("Valid", "valid", "'Valid'"),
         (True, 1, "bool"),
         (1, True, "True or False"),
-        ("6", 6, "a number was expected"),
+        ("6", 6, "a number was expected: remove the quotes (write 6 instead of '6')"),
+        ([28, " 28 "], [28, 28], "at [1] is ' 28 '; a number was expected: remove the quotes"),
+        ("six", 6, "is 'six'; a number was expected"),
         (6.5, 6, "6.5"),
         ({"pad": 1}, {"pad": 1, "stride": 2}, "lacks the key 'stride'"),
         ({"pad": 1, "x": 2}, {"pad": 1}, "unexpected key 'x'"),
@@ -118,6 +120,12 @@ def test_exact_differences_point_at_the_first(got, expected, words):
     assert not r.passed
     assert words in r.message, r.message
     assert repr(expected) in r.detail or "expected" in r.detail
+
+
+def test_exact_suggests_removing_quotes_only_around_a_number():
+    assert "remove the quotes" in Exact().check("0.25", 0.25).message
+    assert "remove the quotes" not in Exact().check("six", 6).message
+    assert "remove the quotes" not in Exact().check("6", "7").message    # a string was expected
 
 
 def test_exact_options():
