@@ -221,7 +221,7 @@ class InstructorReport:
         unsafe = [s for s in subs if isolation_kind(s.result.isolation) == "fallback"]
         if unsafe:
             out.append(f"<div class=\"alert\"><p><strong>{len(unsafe)} submission{'s' if len(unsafe) != 1 else ''} "
-                       "ran without bubblewrap</strong> (rlimits and a timeout only): see "
+                       "ran without bubblewrap</strong> (no namespaces, no separate uid): see "
                        "<a href=\"#isolation-heading\">Isolation</a>.</p></div>")
         errors = [s for s in subs if s.result.grader_error]
         if errors:
@@ -399,7 +399,7 @@ class InstructorReport:
 
 
 def isolation_kind(isolation: str) -> str:
-    """"isolated" (bubblewrap), "no code" (an answer sheet), "fallback" (rlimits only) or "unknown"."""
+    """"isolated" (bubblewrap), "no code" (an answer sheet), "fallback" (rlimits, no namespaces) or "unknown"."""
     if isolation.startswith("bubblewrap"):
         return "isolated"
     if isolation.startswith("answer sheet"):

@@ -16,8 +16,9 @@ else tells ``run_autograder`` to write its own failure result.
 the assignment and reports which isolation the sandbox will use.
 
 Hidden data on disk: with bubblewrap the child sees none of the autograder's
-files. Where the container forbids bubblewrap the child runs under rlimits
-only and could read ``/autograder/source``; as every Gradescope submission
+files. Where the container forbids bubblewrap the child runs under rlimits and
+seccomp (it cannot signal or trace the grader) but could read
+``/autograder/source``; as every Gradescope submission
 runs in a fresh container, the compiled assignment is then deleted from disk
 once it is loaded (``--scrub``, default: in Gradescope's own layout).
 """
@@ -264,7 +265,14 @@ def self_check(source: Path) -> int:
     available, why = isolation_available()
     print(f"dlgrade {_version()}: {compiled.name}, {len(compiled.questions)} questions, "
           f"{compiled.max_score:g} points")
-    print("sandbox: bubblewrap" if available else f"sandbox: rlimits and timeout only ({why})")
+    if available:
+        print("sandbox: bubblewrap")
+    else:
+        from grader.sandbox.isolation import seccomp_program
+
+        program, words = seccomp_program()
+        extra = "seccomp (signals only to itself)" if program is not None else words
+        print(f"sandbox: rlimits, timeout and {extra}, no namespaces ({why})")
     return 0
 
 

@@ -133,9 +133,30 @@ def slot_count() -> int:
 # seccomp
 # ---------------------------------------------------------------------------
 
+# Without a pid namespace (the fallback) the child sees every process on the machine: these system
+# calls could signal, or take a handle on, the grader or another student's child.
+SIGNAL_SYSCALLS_BY_PID = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")  # first argument: a pid
+SIGNAL_SYSCALLS_DENIED = ("tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "process_madvise")
+
+
 @functools.lru_cache(maxsize=None)
 def seccomp_program() -> tuple[bytes | None, str]:
     """The BPF program handed to ``bwrap --seccomp``, or (None, why not)."""
+    return _seccomp_program(None)
+
+
+def seccomp_program_confined_to(pid: int) -> tuple[bytes | None, str]:
+    """The same program, plus: signals only to ``pid`` itself (the fallback's child, which has no pid namespace).
+
+    kill(), tgkill() and sigqueue to any other pid, process group or to -1
+    answer EPERM, so the child can neither kill the grader nor another
+    student's child. The comparison covers all 64 bits of the argument, so a
+    pid with junk in its upper half is refused too.
+    """
+    return _seccomp_program(pid)
+
+
+def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
     try:
         import pyseccomp as seccomp
     except ImportError:
@@ -144,14 +165,24 @@ def seccomp_program() -> tuple[bytes | None, str]:
         return None, f"no seccomp (libseccomp not found: {exc})"
     try:
         flt = seccomp.SyscallFilter(seccomp.ALLOW)
-        for name in DENIED_SYSCALLS:
+        deny = seccomp.ERRNO(errno.EPERM)
+
+        def add(name, *args):
             try:
-                flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+                flt.add_rule(deny, name, *args)
             except (OSError, ValueError, RuntimeError):
-                continue  # a system call this kernel/libseccomp does not know
+                pass  # a system call this kernel/libseccomp does not know
+
+        for name in DENIED_SYSCALLS:
+            add(name)
         for flag in CLONE_NAMESPACE_FLAGS:
-            flt.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+            add("clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
         flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        if signal_only_to is not None:
+            for name in SIGNAL_SYSCALLS_BY_PID:
+                add(name, seccomp.Arg(0, seccomp.NE, signal_only_to))
+            for name in SIGNAL_SYSCALLS_DENIED:
+                add(name)
         with tempfile.TemporaryFile() as handle:
             flt.export_bpf(handle)
             handle.seek(0)
@@ -160,7 +191,28 @@ def seccomp_program() -> tuple[bytes | None, str]:
         return None, f"no seccomp ({type(exc).__name__}: {exc})"
     if not program or len(program) % 8:
         return None, "no seccomp (libseccomp exported an empty program)"
+    if signal_only_to is not None:
+        return program, "seccomp (signals only to itself)"
     return program, "seccomp"
+
+
+def make_undumpable() -> None:
+    """Linux: make this process's memory off limits to the other processes of its uid.
+
+    The fallback's child has no pid namespace and may run as the grader's
+    own uid. A non-dumpable process can be traced, or its /proc/PID/mem
+    opened, only with CAP_SYS_PTRACE, which the child never has (a root
+    child drops its capabilities first). The price: no core dumps of the
+    grading process, and a debugger must run as root to attach to it.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, SUID_DUMP_DISABLE
+    except (OSError, AttributeError):
+        pass
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ evaluated: frames are validated by :mod:`grader.sandbox.child.wire`.
 
 from __future__ import annotations
 
+import base64
 import inspect
 import os
 import re
@@ -145,8 +146,8 @@ class SandboxSession:
     ``module_name.ipynb`` preferred) plus data files. The files are copied
     into a private working directory the child sees as ``/submission``.
 
-    ``mode``: ``"bwrap"`` (bubblewrap required), ``"none"`` (rlimits and a
-    timeout only) or ``"auto"``; default: the ``DLGRADE_SANDBOX`` variable,
+    ``mode``: ``"bwrap"`` (bubblewrap required), ``"none"`` (rlimits, a
+    timeout and seccomp, no namespaces) or ``"auto"``; default: the ``DLGRADE_SANDBOX`` variable,
     else auto. ``slot``: which uid slot to use (``None``: the first free).
 
     The child is started and the submission loaded in the constructor; see
@@ -215,9 +216,14 @@ class SandboxSession:
             home = os.path.join(state.session_dir, "home")
             os.mkdir(home, 0o700)
             self._home = home
-            self.isolation = f"rlimits and timeout only ({why})"
-            if os.geteuid() == 0:  # nothing stands between the student's code and the machine
-                self.isolation += "; the student's code runs as root"
+            self._seccomp, seccomp_words = isolation.seccomp_program()  # built per child in _config
+            if self._seccomp is None:
+                self.isolation = f"rlimits and timeout only ({why}; {seccomp_words})"
+            else:
+                self.isolation = f"rlimits, timeout and seccomp (signals only to itself), no namespaces ({why})"
+                isolation.make_undumpable()
+            if os.geteuid() == 0:
+                self.isolation += "; the student's code runs as root, without capabilities"
 
     # ---------------------------------------------------------------- loading
     def _first_load(self) -> LoadReport:
@@ -347,10 +353,15 @@ class SandboxSession:
             self._kill()
             return finish(False, "protocol", f"the child sent malformed data: {exc}")
         try:
-            wire.write_all(child.req_w, wire.pack(self._config()), deadline)
+            wire.write_all(child.req_w, wire.pack(self._config(child.proc.pid)), deadline)
             while True:
                 message, _ = self._read(child, deadline)
                 kind = message.get("t")
+                if kind == "sandbox_error" and not self.load_reports:
+                    # Sent before any of the student's code has run: the sandbox itself failed.
+                    self._kill()
+                    raise isolation.SandboxError(f"the sandbox could not confine the child: "
+                                                 f"{str(message.get('error'))[:300]}")
                 if kind == "cell_start":
                     running = _int(message.get("index"))
                 elif kind == "cell":
@@ -393,7 +404,7 @@ class SandboxSession:
             self._kill()  # nothing can be asked of a submission that did not load
         return finish(ok, kind, None if ok else (report.get("error") or "the submission could not be loaded"))
 
-    def _config(self) -> dict:
+    def _config(self, child_pid: int) -> dict:
         limits = self.limits
         rlimits = {"AS": [limits.memory_bytes, limits.memory_bytes],
                    "CPU": [limits.cpu_seconds, limits.cpu_seconds + 1],
@@ -407,10 +418,17 @@ class SandboxSession:
                 nproc = _tasks_of_uid(os.getuid()) + limits.processes
                 rlimits["NPROC"] = [nproc, nproc]
             workdir, copy_from = self.workdir, None
-        return {"workdir": workdir, "copy_from": copy_from, "main": self._main, "kind": self._main_kind,
-                "module_name": self.module_name, "sys_path": isolation.child_sys_path(), "rlimits": rlimits,
-                "threads": limits.threads, "reply_bytes": limits.reply_bytes, "skip_cells": dict(self._skip_cells),
-                "subreaper": self.mode != "bwrap"}
+        config = {"workdir": workdir, "copy_from": copy_from, "main": self._main, "kind": self._main_kind,
+                  "module_name": self.module_name, "sys_path": isolation.child_sys_path(), "rlimits": rlimits,
+                  "threads": limits.threads, "reply_bytes": limits.reply_bytes,
+                  "skip_cells": dict(self._skip_cells), "subreaper": self.mode != "bwrap"}
+        if self.mode != "bwrap" and self._seccomp is not None:
+            # No bubblewrap to install the filter: the runtime installs it itself, before any of the
+            # student's code runs, with signals confined to the child's own pid.
+            program, _ = isolation.seccomp_program_confined_to(child_pid)
+            if program is not None:
+                config["seccomp"] = base64.b64encode(program).decode("ascii")
+        return config
 
     def _env(self) -> dict[str, str]:
         if self.mode == "bwrap":

@@ -65,7 +65,7 @@ def bwrap():
 
 @pytest.fixture(params=["bwrap", "none"])
 def mode(request):
-    """Both the bubblewrap mode and the fallback (rlimits and timeout only)."""
+    """Both the bubblewrap mode and the fallback (rlimits, timeout and seccomp; no namespaces)."""
     if request.param == "bwrap":
         return request.getfixturevalue("bwrap")
     return "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -281,6 +282,90 @@ def test_fallback_keeps_relative_writes_in_the_private_copy(tmp_path):
         assert (Path(s.workdir) / "results.json").exists()
         workdir = Path(s.workdir)
     assert not (folder / "results.json").exists() and not workdir.exists()
+
+
+def test_fallback_child_can_signal_only_itself(tmp_path):
+    """Without a pid namespace the child sees the grader and the other students' children.
+
+    Signal 0 asks only "may I?" and changes nothing, so probing the grader
+    cannot take the test run down if the filter were missing; the stand-in
+    for another student's child gets a real SIGKILL.
+    """
+    other_student = subprocess.Popen(["sleep", "60"])
+    try:
+        path = write_py(tmp_path, f"""
+            import os, signal
+            def attempt(what, *args):
+                try:
+                    what(*args)
+                    return "allowed"
+                except OSError as exc:
+                    return type(exc).__name__
+            def probe():
+                grader = os.getppid()
+                got = []
+                signal.signal(signal.SIGUSR1, lambda *a: got.append(1))
+                signal.raise_signal(signal.SIGUSR1)   # signals to itself still work
+                return {{
+                    "grader": attempt(os.kill, grader, 0),
+                    "grader group": attempt(os.kill, -os.getpgid(grader), 0),
+                    "everyone": attempt(os.kill, -1, 0),
+                    "other student": attempt(os.kill, {other_student.pid}, signal.SIGKILL),
+                    "pidfd": attempt(os.pidfd_open, grader),
+                    "itself": attempt(os.kill, os.getpid(), 0),
+                    "raised": len(got),
+                }}
+        """)
+        with SandboxSession(path, limits=FAST, mode="none") as s:
+            reply = s.call([Call("probe")])[0]
+        assert reply.ok, reply
+        assert reply.value == {"grader": "PermissionError", "grader group": "PermissionError",
+                               "everyone": "PermissionError", "other student": "PermissionError",
+                               "pidfd": "PermissionError", "itself": "allowed", "raised": 1}
+        assert other_student.poll() is None
+    finally:
+        other_student.kill()
+        other_student.wait()
+
+
+def test_fallback_child_cannot_reach_the_graders_memory_or_lift_its_limits(tmp_path):
+    path = write_py(tmp_path, """
+        import os, resource
+        def probe():
+            out = {}
+            try:
+                open(f"/proc/{os.getppid()}/mem", "r+b").close()
+                out["grader memory"] = "opened"
+            except OSError as exc:
+                out["grader memory"] = type(exc).__name__
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                out["raise memory limit"] = "raised"
+            except (OSError, ValueError) as exc:
+                out["raise memory limit"] = type(exc).__name__
+            status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+            out["capabilities"] = status["CapEff"].strip()
+            return out
+    """)
+    with SandboxSession(path, limits=FAST, mode="none") as s:
+        reply = s.call([Call("probe")])[0]
+    assert reply.ok, reply
+    assert reply.value["grader memory"] == "PermissionError"
+    assert reply.value["raise memory limit"] in ("ValueError", "PermissionError")
+    assert int(reply.value["capabilities"], 16) == 0    # a root child drops them all; others have none
+
+
+def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):
+    from grader.sandbox import isolation
+
+    ran = tmp_path / "ran"
+    path = write_py(tmp_path, f"open({str(ran)!r}, 'w').close()\ndef f():\n    return 1\n")
+    monkeypatch.setattr(isolation, "seccomp_program_confined_to", lambda pid: (b"\0" * 12, "seccomp"))
+    with pytest.raises(isolation.SandboxError, match="could not confine the child: ValueError: a seccomp "
+                                                     "program of 12 bytes is not a BPF program"):
+        SandboxSession(path, limits=FAST, mode="none")
+    assert not ran.exists()        # none of the student's code ran unconfined
 
 
 def test_repo_answer_key_and_other_submissions_are_invisible(tmp_path, bwrap):

@@ -73,8 +73,9 @@ def test_environment_chooses_the_mode(tmp_path, monkeypatch, bwrap):
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
     with SandboxSession(path, limits=FAST) as s:
         assert s.mode == "none" and s.uid is None
-        assert s.isolation.startswith("rlimits and timeout only (disabled by DLGRADE_SANDBOX=none)")
-        assert s.isolation.endswith("runs as root") == (os.geteuid() == 0)
+        assert s.isolation.startswith("rlimits, timeout and seccomp (signals only to itself), no namespaces "
+                                      "(disabled by DLGRADE_SANDBOX=none)")
+        assert ("runs as root, without capabilities" in s.isolation) == (os.geteuid() == 0)
     monkeypatch.setenv("DLGRADE_SANDBOX", "bwrap")
     with SandboxSession(path, limits=FAST) as s:
         assert s.mode == "bwrap" and s.isolation.startswith("bubblewrap (pid/net/ipc/uts/mount namespaces), uid ")
@@ -89,7 +90,7 @@ def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypa
     with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
         SandboxSession(path, limits=FAST, mode="bwrap")
     with SandboxSession(path, limits=FAST, mode="auto") as s:
-        assert s.isolation.startswith("rlimits and timeout only (bubblewrap not found)")
+        assert s.isolation.startswith("rlimits, timeout and seccomp (signals only to itself), no namespaces (bubblewrap not found)")
         assert s.call([Call("work", args=[3])])[0].value[0] == 6
 
 
