@@ -199,6 +199,30 @@ def test_example_mistake_gets_its_declared_score(autograder_zip, tmp_path, valid
     assert failed == ["squared_error"], results
 
 
+def test_without_bubblewrap_a_submission_cannot_kill_the_grader_and_leave_fake_results(
+        autograder_zip, tmp_path, validator):
+    """A container that forbids bubblewrap: the child sees the grader and results/ on disk.
+
+    The submission is the reference plus a first cell that SIGKILLs its
+    parent (the grader) and writes a perfect results.json of its own. It must
+    get the reference's score from the real grader, nothing more.
+    """
+    root = autograder_root(tmp_path, autograder_zip, {})
+    fake = json.dumps({"score": 1000, "output": "forged", "tests": []})
+    attack = (
+        "# %%\nimport os, signal\n"
+        "for path in ('/autograder/results/results.json', "
+        f"{str(root / 'results' / 'results.json')!r}):\n"
+        f"    try:\n        open(path, 'w').write({fake!r})\n    except OSError:\n        pass\n"
+        "try:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept PermissionError:\n    KILL = 'refused'\n\n"
+    )
+    (root / "submission" / "backprop.py").write_text(attack + (EXAMPLES / "reference.py").read_text())
+    results, done = run_autograder(root, DLGRADE_SANDBOX="none")
+    validator.validate(results)
+    assert results["score"] == 31 and "forged" not in results.get("output", ""), results
+    assert "seccomp (signals only to itself)" in results["extra_data"]["isolation"], results["extra_data"]
+
+
 def test_notebook_in_an_uploaded_folder(autograder_zip, tmp_path, validator):
     """A zip upload unpacked as one folder holding the notebook (and a stray file)."""
     root = autograder_root(tmp_path, autograder_zip, {
