@@ -90,16 +90,22 @@ def _probe() -> tuple[bool, str]:
     bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
     if not bwrap:
         return False, "bubblewrap not found"
-    if not setpriv:
-        return False, "setpriv (util-linux) not found"
-    cmd = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-           "--new-session", *_usr_args(), "--proc", "/proc", "--dev", "/dev", "--",
-           setpriv, f"--reuid={uid_base()}", f"--regid={uid_base()}", "--clear-groups", "--inh-caps=-all",
+    for tool in ("setpriv", "unshare", "mount"):
+        if not shutil.which(tool):
+            return False, f"{tool} (util-linux) not found"
+    scratch = tempfile.mkdtemp(prefix="dlgrade-probe-")
+    cmd = [shutil.which("unshare"), "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+           _SCRATCH_SCRIPT, "sh", scratch, str(2**20), "64",
+           bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+           "--new-session", *_usr_args(), "--proc", "/proc", "--dev", "/dev", "--bind", f"{scratch}/tmp", "/tmp",
+           "--", setpriv, f"--reuid={uid_base()}", f"--regid={uid_base()}", "--clear-groups", "--inh-caps=-all",
            "--bounding-set=-all", "--no-new-privs", "true"]
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"bubblewrap does not work here ({exc})"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip().splitlines()
         return False, f"bubblewrap does not work here ({message[-1] if message else done.returncode})"
@@ -589,15 +595,32 @@ def _static_tail() -> tuple[str, ...]:
     return tuple(args)
 
 
-def bwrap_command(*, uid: int, files_dir: str, tmp_bytes: int, workdir_bytes: int,
+# Run in a mount namespace of its own by unshare(1): a tmpfs with a size and an inode cap (bubblewrap's
+# --tmpfs has no inode option, and millions of empty files would take gigabytes of kernel memory), with
+# the child's three writable folders inside it. The namespace, and so the tmpfs, ends with the child.
+_SCRATCH_SCRIPT = (
+    'mount -t tmpfs -o "size=$2,nr_inodes=$3,mode=0755,nosuid,nodev" dlgrade-scratch "$1" '
+    '&& mkdir -m 1777 "$1/tmp" "$1/shm" "$1/work" && shift 3 && exec "$@"'
+)
+
+
+def bwrap_command(*, uid: int, files_dir: str, scratch_dir: str, scratch_bytes: int, scratch_files: int,
                   seccomp_fd: int | None, child_argv: list[str]) -> list[str]:
-    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
-    args = [bwrap, *_static_head(),
-            "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
-            "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",
+    """The command line that starts the child: unshare, a capped tmpfs, bubblewrap, setpriv, Python.
+
+    ``scratch_dir`` is an empty folder of the session's, where the tmpfs is
+    mounted (seen only inside the new mount namespace); the child's /tmp,
+    /dev/shm and /submission share its ``scratch_bytes`` and ``scratch_files``.
+    """
+    unshare, bwrap, setpriv = shutil.which("unshare"), shutil.which("bwrap"), shutil.which("setpriv")
+    args = [unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _SCRATCH_SCRIPT, "sh",
+            scratch_dir, str(scratch_bytes), str(scratch_files),
+            bwrap, *_static_head(),
+            "--bind", f"{scratch_dir}/tmp", "/tmp",
+            "--bind", f"{scratch_dir}/shm", "/dev/shm",
             *_static_tail(),
             "--ro-bind", files_dir, SOURCE_DIR,
-            "--perms", "1777", "--size", str(workdir_bytes), "--tmpfs", WORKDIR,
+            "--bind", f"{scratch_dir}/work", WORKDIR,
             "--chdir", WORKDIR]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]

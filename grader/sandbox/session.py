@@ -207,6 +207,8 @@ class SandboxSession:
         state.stdout_fd = os.open(self._stdout_path, flags, 0o600)
         state.stderr_fd = os.open(self._stderr_path, flags, 0o600)
         if self.mode == "bwrap":
+            self._scratch = os.path.join(state.session_dir, "scratch")  # the child's tmpfs is mounted here
+            os.mkdir(self._scratch, 0o700)
             state.slot = isolation.claim_slot(self._slot_arg)
             self.uid = state.slot.uid
             self._seccomp, seccomp_words = isolation.seccomp_program()
@@ -469,9 +471,13 @@ class SandboxSession:
                 runtime = isolation.RUNTIME_DIR
                 argv = [sys.executable, "-s", "-S", "-P", "-B", f"{runtime}/child_main.py", str(req_r), str(rep_w)]
                 limits = self.limits
-                workdir_bytes = limits.tmp_bytes + self._files_bytes + 4096 * (self._files_count + 16)
-                cmd = isolation.bwrap_command(uid=self.uid, files_dir=self.workdir, tmp_bytes=limits.tmp_bytes,
-                                              workdir_bytes=workdir_bytes, seccomp_fd=seccomp_r, child_argv=argv)
+                # One tmpfs for /tmp, /dev/shm and /submission: the student's budget plus room for the
+                # copy of their own files.
+                scratch_bytes = limits.tmp_bytes + self._files_bytes + 4096 * (self._files_count + 16)
+                scratch_files = limits.tmp_files + self._files_count + 16
+                cmd = isolation.bwrap_command(uid=self.uid, files_dir=self.workdir, scratch_dir=self._scratch,
+                                              scratch_bytes=scratch_bytes, scratch_files=scratch_files,
+                                              seccomp_fd=seccomp_r, child_argv=argv)
                 cwd = "/"
             else:
                 runtime = str(isolation.CHILD_PACKAGE)

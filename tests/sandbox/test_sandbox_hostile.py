@@ -273,6 +273,29 @@ def test_fake_results_json_never_reaches_the_grader(tmp_path, bwrap):
     assert not workdir.exists()                           # the private copy is removed on close
 
 
+def test_a_flood_of_empty_files_stops_at_the_file_limit(tmp_path, bwrap):
+    """Empty files cost no bytes but kernel memory: /tmp, /dev/shm and the working copy share a file cap."""
+    path = write_py(tmp_path, """
+        import errno, os
+        def flood(folder, most):
+            os.makedirs(folder, exist_ok=True)
+            for n in range(most):
+                try:
+                    os.close(os.open(os.path.join(folder, str(n)), os.O_CREAT | os.O_WRONLY))
+                except OSError as exc:
+                    return n, errno.errorcode.get(exc.errno)
+            return most, None
+        def one_more():
+            return [flood(folder, 1)[1] for folder in ("/tmp", "/dev/shm", ".")]
+    """)
+    with SandboxSession(path, limits=FAST.replace(tmp_files=300), mode=bwrap) as s:
+        (created, error), blocked = [r.value for r in s.call([Call("flood", args=["/tmp/f", 100_000]),
+                                                              Call("one_more")])]
+    # tmp_files, plus room the grader adds for the copy of the submission's own files (here one)
+    assert error == "ENOSPC" and 280 <= created <= 300 + 16 + 1, (created, error)
+    assert blocked == ["ENOSPC", "ENOSPC", "ENOSPC"]
+
+
 def test_fallback_keeps_relative_writes_in_the_private_copy(tmp_path):
     folder = tmp_path / "sub"
     folder.mkdir()
