@@ -197,8 +197,9 @@ Upload this zip as the autograder of a Gradescope programming assignment
 - Expected values are stored as data in `compiled/`; the answer key is not in this zip.
   Do not give this zip to students: it holds the hidden questions.
 - Student code runs in dlgrade's sandbox (bubblewrap, a dedicated uid, seccomp, rlimits).
-  Where the container does not allow bubblewrap, it falls back to rlimits, a timeout and
-  seccomp (the child may signal only itself), and `results.json` says which isolation was used (`extra_data.isolation`).
+  Where the container does not allow bubblewrap, it falls back to rlimits, a timeout,
+  seccomp (the child may signal only itself, no IP sockets) and Landlock where the kernel
+  has it (only its own files), and `results.json` says which isolation was used (`extra_data.isolation`).
 - TensorFlow: {"installed (the assignment trains Keras models)" if needs_tf else "not needed"}.
 
 Try it locally without Gradescope: unpack into `X/source`, put a submission in

@@ -16,9 +16,10 @@ else tells ``run_autograder`` to write its own failure result.
 the assignment and reports which isolation the sandbox will use.
 
 Hidden data on disk: with bubblewrap the child sees none of the autograder's
-files. Where the container forbids bubblewrap the child runs under rlimits and
-seccomp (it cannot signal or trace the grader) but could read
-``/autograder/source``; as every Gradescope submission
+files. Where the container forbids bubblewrap the child runs under rlimits,
+seccomp and, where the kernel has it, Landlock (it cannot signal or trace
+the grader, nor read ``/autograder/source``); without Landlock it could
+read that folder, so, as every Gradescope submission
 runs in a fresh container, the compiled assignment is then deleted from disk
 once it is loaded (``--scrub``, default: in Gradescope's own layout).
 """
@@ -268,11 +269,14 @@ def self_check(source: Path) -> int:
     if available:
         print("sandbox: bubblewrap")
     else:
-        from grader.sandbox.isolation import seccomp_program
+        from grader.sandbox import landlock
+        from grader.sandbox.isolation import FALLBACK_SECCOMP_WORDS, seccomp_program
 
         program, words = seccomp_program()
-        extra = "seccomp (signals only to itself)" if program is not None else words
-        print(f"sandbox: rlimits, timeout and {extra}, no namespaces ({why})")
+        version, no_landlock = landlock.abi()
+        extra = [FALLBACK_SECCOMP_WORDS if program is not None else words,
+                 landlock.describe(version) if version else no_landlock]
+        print(f"sandbox: rlimits, timeout, {' and '.join(extra)}, no namespaces ({why})")
     return 0
 
 

@@ -4,8 +4,8 @@ The child is started through bubblewrap (new pid, network, IPC, UTS and
 mount namespaces; a filesystem view holding only the Python runtime, the
 child runtime and the submission's own files) and runs as a dedicated
 non-root uid per slot, under rlimits and a seccomp filter. Where bubblewrap
-cannot be used it falls back to rlimits and a timeout, and says so in
-:attr:`SandboxSession.isolation`.
+cannot be used it falls back to rlimits, a timeout, seccomp and Landlock
+(the child confines itself), and says so in :attr:`SandboxSession.isolation`.
 
     with SandboxSession(path, limits=Limits(request_seconds=5)) as s:
         if s.load_report.ok:

@@ -143,6 +143,9 @@ def slot_count() -> int:
 # calls could signal, or take a handle on, the grader or another student's child.
 SIGNAL_SYSCALLS_BY_PID = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")  # first argument: a pid
 SIGNAL_SYSCALLS_DENIED = ("tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "process_madvise")
+# Nor does it have a network namespace: no IPv4 or IPv6 sockets (Unix sockets stay).
+IP_FAMILIES = (2, 10)  # AF_INET, AF_INET6
+FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no IP sockets)"
 
 
 @functools.lru_cache(maxsize=None)
@@ -152,12 +155,13 @@ def seccomp_program() -> tuple[bytes | None, str]:
 
 
 def seccomp_program_confined_to(pid: int) -> tuple[bytes | None, str]:
-    """The same program, plus: signals only to ``pid`` itself (the fallback's child, which has no pid namespace).
+    """The same program for the fallback's child, which has no pid or network namespace.
 
-    kill(), tgkill() and sigqueue to any other pid, process group or to -1
-    answer EPERM, so the child can neither kill the grader nor another
-    student's child. The comparison covers all 64 bits of the argument, so a
-    pid with junk in its upper half is refused too.
+    Signals only to ``pid`` itself: kill(), tgkill() and sigqueue to any
+    other pid, process group or to -1 answer EPERM, so the child can neither
+    kill the grader nor another student's child. The comparison covers all
+    64 bits of the argument, so a pid with junk in its upper half is refused
+    too. And no IPv4/IPv6 sockets: socket() answers EPERM for them.
     """
     return _seccomp_program(pid)
 
@@ -189,6 +193,8 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
                 add(name, seccomp.Arg(0, seccomp.NE, signal_only_to))
             for name in SIGNAL_SYSCALLS_DENIED:
                 add(name)
+            for family in IP_FAMILIES:
+                add("socket", seccomp.Arg(0, seccomp.EQ, family))
         with tempfile.TemporaryFile() as handle:
             flt.export_bpf(handle)
             handle.seek(0)
@@ -198,7 +204,7 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
     if not program or len(program) % 8:
         return None, "no seccomp (libseccomp exported an empty program)"
     if signal_only_to is not None:
-        return program, "seccomp (signals only to itself)"
+        return program, FALLBACK_SECCOMP_WORDS
     return program, "seccomp"
 
 

@@ -23,7 +23,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
-from grader.sandbox import isolation
+from grader.sandbox import isolation, landlock
 from grader.sandbox.child import tasks as child_tasks
 from grader.sandbox.child import wire
 from grader.sandbox.limits import Limits
@@ -222,7 +222,9 @@ class SandboxSession:
             if self._seccomp is None:
                 self.isolation = f"rlimits and timeout only ({why}; {seccomp_words})"
             else:
-                self.isolation = f"rlimits, timeout and seccomp (signals only to itself), no namespaces ({why})"
+                version, no_landlock = landlock.abi()
+                self.isolation = (f"rlimits, timeout, {isolation.FALLBACK_SECCOMP_WORDS} and "
+                                  f"{landlock.describe(version) if version else no_landlock}, no namespaces ({why})")
                 isolation.make_undumpable()
             if os.geteuid() == 0:
                 self.isolation += "; the student's code runs as root, without capabilities"
@@ -430,6 +432,11 @@ class SandboxSession:
             program, _ = isolation.seccomp_program_confined_to(child_pid)
             if program is not None:
                 config["seccomp"] = base64.b64encode(program).decode("ascii")
+                if landlock.abi()[0]:
+                    config["landlock"] = landlock.ruleset(
+                        writable=[self.workdir, self._home], python_paths=isolation.child_sys_path(),
+                        python_roots=isolation.python_roots(), masked=isolation.MASKED_NAMES,
+                        readable=[str(isolation.CHILD_PACKAGE)])
         return config
 
     def _env(self) -> dict[str, str]:

@@ -220,7 +220,7 @@ def test_without_bubblewrap_a_submission_cannot_kill_the_grader_and_leave_fake_r
     results, done = run_autograder(root, DLGRADE_SANDBOX="none")
     validator.validate(results)
     assert results["score"] == 31 and "forged" not in results.get("output", ""), results
-    assert "seccomp (signals only to itself)" in results["extra_data"]["isolation"], results["extra_data"]
+    assert "seccomp (signals only to itself, no IP sockets)" in results["extra_data"]["isolation"], results["extra_data"]
 
 
 def test_notebook_in_an_uploaded_folder(autograder_zip, tmp_path, validator):

@@ -379,6 +379,67 @@ def test_fallback_child_cannot_reach_the_graders_memory_or_lift_its_limits(tmp_p
     assert int(reply.value["capabilities"], 16) == 0    # a root child drops them all; others have none
 
 
+def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(tmp_path):
+    """Landlock in the fallback: the answer key, the tests, the gradebook and other students are out of reach."""
+    from grader.sandbox import landlock
+
+    version, why = landlock.abi()
+    if not version:
+        pytest.skip(f"this kernel has {why}")
+    import mlxtend
+
+    other = tmp_path / "other-student"
+    other.mkdir()
+    (other / "secret.py").write_text("ANSWER = 42\n")
+    gradebook = tmp_path / "gradebook.sqlite"
+    gradebook.write_bytes(b"grades")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    submission = tmp_path / "mine"
+    submission.mkdir()
+    (submission / "data.txt").write_text("my own data")
+    unreadable = [REPO / "reference" / "dense.py", REPO / "tests" / "conftest.py", REPO / "pyproject.toml",
+                  REPO / "assignments" / "01_backprop" / "master.py", other / "secret.py", gradebook,
+                  Path(mlxtend.__file__), Path("/root/.bashrc"), Path("/etc/shadow")]
+    write_py(submission, f"""
+        import os, socket
+        def attempt(what):
+            try:
+                what()
+                return "allowed"
+            except OSError as exc:
+                return type(exc).__name__
+        def probe():
+            out = {{p: attempt(lambda p=p: open(p, "rb").read()) for p in {[str(p) for p in unreadable]!r}}}
+            out["overwrite gradebook"] = attempt(lambda: open({str(gradebook)!r}, "wb").write(b"forged"))
+            out["new file beside it"] = attempt(lambda: open({str(tmp_path / "planted.py")!r}, "w").write("x"))
+            out["own data"] = open("data.txt").read()
+            out["own new file"] = attempt(lambda: open("notes.txt", "w").write("x"))
+            out["home"] = attempt(lambda: open(os.path.join(os.environ["HOME"], "x"), "w").write("x"))
+            out["tcp"] = attempt(lambda: socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), 1))
+            out["udp"] = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            out["unix"] = attempt(lambda: socket.socket(socket.AF_UNIX).close())
+            import numpy
+            out["numpy"] = float(numpy.arange(4.0).sum())
+            return out
+    """)
+    try:
+        with SandboxSession(submission, limits=FAST, mode="none") as s:
+            assert "landlock ABI" in s.isolation, s.isolation
+            reply = s.call([Call("probe")])[0]
+    finally:
+        listener.close()
+    assert reply.ok, reply
+    seen = reply.value
+    for path in unreadable:
+        assert seen.pop(str(path)) == "PermissionError", path
+    assert seen == {"overwrite gradebook": "PermissionError", "new file beside it": "PermissionError",
+                    "own data": "my own data", "own new file": "allowed", "home": "allowed",
+                    "tcp": "PermissionError", "udp": "PermissionError", "unix": "allowed", "numpy": 6.0}
+    assert gradebook.read_bytes() == b"grades" and not (tmp_path / "planted.py").exists()
+
+
 def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):
     from grader.sandbox import isolation
 
@@ -684,20 +745,19 @@ def test_seccomp_is_in_force_here(bwrap):
 
 def test_background_processes_do_not_outlive_the_session(tmp_path, mode):
     """A daemon that detaches (double fork + setsid) is still found and killed, in both modes."""
-    marker = tmp_path / "daemon-pid"
-    path = write_py(tmp_path, f"""
+    path = write_py(tmp_path, """
         import os, time
         def detach():
             if os.fork() == 0:
                 os.setsid()
                 if os.fork() == 0:
-                    with open({str(marker)!r} if {mode!r} == "none" else "/tmp/pid", "w") as f:
+                    with open("daemon-pid", "w") as f:  # the working folder, in both modes
                         f.write(str(os.getpid()))
                     while True:
                         time.sleep(0.05)
                 os._exit(0)
             time.sleep(0.3)
-            return open({str(marker)!r} if {mode!r} == "none" else "/tmp/pid").read()
+            return open("daemon-pid").read()
     """)
     with SandboxSession(path, limits=FAST, mode=mode) as s:
         reply = s.call([Call("detach")])[0]

@@ -40,7 +40,7 @@ def save_models():
 """
 
 
-def test_keras_tasks(tmp_path):
+def test_keras_tasks(tmp_path, mode):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 8)).astype(np.float32)
     y = ((x[:, 0] > 0).astype(int) + (x[:, 1] > 1).astype(int)).astype(np.int64)
@@ -48,7 +48,7 @@ def test_keras_tasks(tmp_path):
     limits = Limits(wall_seconds=120, request_seconds=60, load_seconds=60)
     params = dict(builder="build_model", x_train=x[:80], y_train=y[:80], x_test=x[80:], epochs=3, batch_size=16,
                   seed=1, validation_split=0.25)
-    with SandboxSession(path, limits=limits) as s:
+    with SandboxSession(path, limits=limits, mode=mode) as s:
         assert s.load_report.ok, s.load_report
         first = s.task("keras_fit_predict", params)
         assert first.ok, first.error

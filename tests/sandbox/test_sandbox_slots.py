@@ -73,8 +73,9 @@ def test_environment_chooses_the_mode(tmp_path, monkeypatch, bwrap):
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
     with SandboxSession(path, limits=FAST) as s:
         assert s.mode == "none" and s.uid is None
-        assert s.isolation.startswith("rlimits, timeout and seccomp (signals only to itself), no namespaces "
-                                      "(disabled by DLGRADE_SANDBOX=none)")
+        assert s.isolation.startswith("rlimits, timeout, seccomp (signals only to itself, no IP sockets) and "
+                                      "landlock ABI ")
+        assert "no namespaces (disabled by DLGRADE_SANDBOX=none)" in s.isolation
         assert ("runs as root, without capabilities" in s.isolation) == (os.geteuid() == 0)
     monkeypatch.setenv("DLGRADE_SANDBOX", "bwrap")
     with SandboxSession(path, limits=FAST) as s:
@@ -90,7 +91,8 @@ def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypa
     with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
         SandboxSession(path, limits=FAST, mode="bwrap")
     with SandboxSession(path, limits=FAST, mode="auto") as s:
-        assert s.isolation.startswith("rlimits, timeout and seccomp (signals only to itself), no namespaces (bubblewrap not found)")
+        assert s.isolation.startswith("rlimits, timeout, seccomp (signals only to itself, no IP sockets) and ")
+        assert "no namespaces (bubblewrap not found)" in s.isolation
         assert s.call([Call("work", args=[3])])[0].value[0] == 6
 
 
