@@ -518,14 +518,16 @@ def _repo_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def _masks(roots: list[str]) -> list[str]:
-    """Args hiding the grader, the answer key and tests wherever a bound path would show them."""
-    args: list[str] = []
+def hidden_paths(roots: list[str]) -> list[tuple[str, str]]:
+    """What the child must not see where a Python root would show it: (path, "dir" or "file").
+
+    The grader, the answer key, the assignments, the tests and mlxtend
+    (MASKED_NAMES) in every site-packages folder, editable-install finders,
+    and the same names in the checkout when a Python root contains it.
+    """
+    hidden: list[tuple[str, str]] = []
     seen: set = set()
-    site_dirs: list[str] = []
-    for path in child_sys_path():
-        if "site-packages" in path or "dist-packages" in path:
-            site_dirs.append(path)
+    site_dirs = [path for path in child_sys_path() if "site-packages" in path or "dist-packages" in path]
     for root in roots:
         for pattern in ("lib*/python*/site-packages", "lib*/python*/dist-packages", "lib/site-packages"):
             site_dirs.extend(str(p) for p in Path(root).glob(pattern))
@@ -545,10 +547,21 @@ def _masks(roots: list[str]) -> list[str]:
             full = os.path.join(directory, name)
             stem = name.split(".")[0]
             if stem in MASKED_NAMES and os.path.isdir(full) and not os.path.islink(full):
-                args += ["--perms", "0755", "--tmpfs", full]
+                hidden.append((full, "dir"))
             elif (name.startswith("__editable__") or name.endswith(".egg-link")
                   or (stem in MASKED_NAMES and name.endswith((".py", ".pth")))) and os.path.isfile(full):
-                args += ["--ro-bind", "/dev/null", full]
+                hidden.append((full, "file"))
+    return hidden
+
+
+def _masks(roots: list[str]) -> list[str]:
+    """bubblewrap args hiding the grader, the answer key and tests wherever a bound path would show them."""
+    args: list[str] = []
+    for path, kind in hidden_paths(roots):
+        if kind == "dir":
+            args += ["--perms", "0755", "--tmpfs", path]
+        else:
+            args += ["--ro-bind", "/dev/null", path]
     return args
 
 

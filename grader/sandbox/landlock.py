@@ -19,7 +19,6 @@ import functools
 import os
 import platform
 import sys
-from pathlib import Path
 
 # Filesystem rights (include/uapi/linux/landlock.h), with the ABI that introduced each.
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -72,7 +71,7 @@ def handled_access(version: int) -> dict[str, int]:
 
 def describe(version: int) -> str:
     """The words for the isolation line."""
-    parts = ["landlock ABI %d (files: its own and the Python runtime" % version]
+    parts = [f"landlock ABI {version} (files: its own and the Python runtime"]
     if version >= 4:
         parts.append("no TCP")
     if version >= 6:
@@ -80,16 +79,15 @@ def describe(version: int) -> str:
     return ", ".join(parts) + ")"
 
 
-def ruleset(*, writable: list[str], python_paths: list[str], python_roots: list[str], masked: tuple[str, ...],
-            readable: list[str] = ()) -> dict:
+def ruleset(*, writable: list[str], python_roots: list[str], hidden: list[str], readable: list[str] = ()) -> dict:
     """The rules for one child, as plain data for its configuration.
 
     - ``writable``: folders the child owns (its copy of the submission, its home): every right.
-    - ``python_paths``: the child's import path. Standard-library folders are readable whole;
-      of a site-packages folder every entry is readable except the ``masked`` packages (the
-      grader, the answer key, the MNIST copy), since Landlock can only allow, never carve out:
-      their files can be listed, not read.
-    - ``python_roots``: where Python lives: its ``bin`` and ``pyvenv.cfg``, to start Python again.
+    - ``python_roots``: where Python lives outside /usr (an installation, a virtual environment):
+      readable and executable whole, like the system folders, to import and to start Python again.
+    - ``hidden``: paths inside those that stay out of reach (the grader, the answer key, the MNIST
+      copy). Landlock can only allow, never carve out, so a folder holding a hidden path is
+      allowed entry by entry instead; its listings stay visible, the hidden files' contents do not.
     - ``readable``: further folders the child may read (its runtime's own files).
     """
     version, why = abi()
@@ -97,40 +95,43 @@ def ruleset(*, writable: list[str], python_paths: list[str], python_roots: list[
         raise RuntimeError(why)
     handled = handled_access(version)
     every = handled["fs"]
-    rules = list(_shared_rules(tuple(python_paths), tuple(python_roots), tuple(masked), tuple(readable)))
+    rules = list(_shared_rules(tuple(python_roots), tuple(hidden), tuple(readable)))
     rules += [(path, every) for path in writable]
     return {**handled, "rules": [[path, rights & every] for path, rights in rules]}
 
 
 @functools.lru_cache(maxsize=8)
-def _shared_rules(python_paths: tuple, python_roots: tuple, masked: tuple, readable: tuple) -> tuple:
-    """The rules every child of this grader shares (listing site-packages once, not per child)."""
-    rules: list[tuple[str, int]] = [(d, READ_EXECUTE) for d in SYSTEM_DIRS]
+def _shared_rules(python_roots: tuple, hidden: tuple, readable: tuple) -> tuple:
+    """The rules every child of this grader shares (the folders are walked once, not per child)."""
+    excluded = {os.path.realpath(path) for path in hidden}
+    rules: list[tuple[str, int]] = []
+    for top in (*SYSTEM_DIRS, *python_roots):
+        rules += _allow_except(top, excluded, READ_EXECUTE)
     rules += [(f"/etc/{name}", READ_FILE) for name in ETC_FILES]
     rules += [(device, READ_WRITE_FILE) for device in DEVICES]
     rules.append(("/proc", READ))
     rules += [(path, READ) for path in readable]
-    for root in python_roots:
-        rules += [(os.path.join(root, "bin"), READ_EXECUTE), (os.path.join(root, "pyvenv.cfg"), READ_FILE)]
-    for path in python_paths:
-        if "site-packages" in path or "dist-packages" in path:
-            # Listing is allowed throughout (imports list folders), reading only outside the masked ones.
-            rules.append((path, READ_DIR))
-            rules += [(str(entry), READ_EXECUTE) for entry in _site_entries(Path(path), masked)]
-        else:
-            rules.append((path, READ_EXECUTE))
-    return tuple(rules)
+    unique, seen = [], set()
+    for path, rights in rules:  # a symlinked folder (a venv's lib64) would repeat its target's rules
+        key = (os.path.realpath(path), rights)
+        if key not in seen:
+            seen.add(key)
+            unique.append((path, rights))
+    return tuple(unique)
 
 
-def _site_entries(site: Path, masked: tuple[str, ...]) -> list[Path]:
-    try:
-        entries = sorted(site.iterdir())
-    except OSError:
+def _allow_except(top: str, excluded: set[str], rights: int) -> list[tuple[str, int]]:
+    """Rules allowing ``rights`` under ``top`` but for the excluded paths beneath it."""
+    real = os.path.realpath(top)
+    if real in excluded:
         return []
-    keep = []
-    for entry in entries:
-        stem = entry.name.split(".")[0]
-        if stem in masked or entry.name.startswith("__editable__") or entry.name.endswith((".egg-link", ".pth")):
-            continue
-        keep.append(entry)
-    return keep
+    if not any(path.startswith(real.rstrip("/") + "/") for path in excluded):
+        return [(top, rights)]
+    rules = [(top, READ_DIR)]  # listing stays possible; reading is allowed entry by entry
+    try:
+        entries = sorted(os.listdir(top))
+    except OSError:
+        return rules
+    for name in entries:
+        rules += _allow_except(os.path.join(top, name), excluded, rights)
+    return rules

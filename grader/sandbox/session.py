@@ -433,9 +433,10 @@ class SandboxSession:
             if program is not None:
                 config["seccomp"] = base64.b64encode(program).decode("ascii")
                 if landlock.abi()[0]:
+                    roots = isolation.python_roots()
                     config["landlock"] = landlock.ruleset(
-                        writable=[self.workdir, self._home], python_paths=isolation.child_sys_path(),
-                        python_roots=isolation.python_roots(), masked=isolation.MASKED_NAMES,
+                        writable=[self.workdir, self._home], python_roots=roots,
+                        hidden=[path for path, _ in isolation.hidden_paths(["/usr", *roots])],
                         readable=[str(isolation.CHILD_PACKAGE)])
         return config
 
