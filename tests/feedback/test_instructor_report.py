@@ -108,6 +108,8 @@ def test_grader_errors_and_failed_cells_are_listed(graded_class):
 def test_isolation_kinds():
     assert isolation_kind(ISOLATION) == "isolated"
     assert isolation_kind("rlimits and timeout only (no bwrap); the student's code runs as root") == "fallback"
+    assert isolation_kind("rlimits, timeout, seccomp (signals only to itself, no IP sockets) and landlock ABI 7 "
+                          "(files: its own and the Python runtime), no namespaces (bwrap not found)") == "fallback"
     assert isolation_kind("answer sheet: no code was run") == "no code"
     assert isolation_kind("") == "unknown"
     assert isolation_group(ISOLATION) == isolation_group(ISOLATION.replace("61001", "61002"))
