@@ -366,6 +366,9 @@ class SandboxSession:
                     self._kill()
                     raise isolation.SandboxError(f"the sandbox could not confine the child: "
                                                  f"{str(message.get('error'))[:300]}")
+                if kind == "landlock_failed":
+                    self._landlock_failed(str(message.get("error"))[:300])
+                    continue
                 if kind == "cell_start":
                     running = _int(message.get("index"))
                 elif kind == "cell":
@@ -407,6 +410,13 @@ class SandboxSession:
         if not ok:
             self._kill()  # nothing can be asked of a submission that did not load
         return finish(ok, kind, None if ok else (report.get("error") or "the submission could not be loaded"))
+
+    def _landlock_failed(self, error: str) -> None:
+        """The child could not apply its Landlock rules: it runs without them, and the isolation line says so."""
+        version, _ = landlock.abi()
+        words = landlock.describe(version)
+        if words in self.isolation:
+            self.isolation = self.isolation.replace(words, f"no landlock (the child could not apply it: {error})")
 
     def _config(self, child_pid: int) -> dict:
         limits = self.limits

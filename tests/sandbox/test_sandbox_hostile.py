@@ -440,6 +440,22 @@ def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(t
     assert gradebook.read_bytes() == b"grades" and not (tmp_path / "planted.py").exists()
 
 
+def test_landlock_the_child_cannot_apply_is_said_not_fatal(tmp_path, monkeypatch):
+    """A container may refuse Landlock although the parent's probe found it: grade all the same, and say so."""
+    from grader.sandbox import landlock
+
+    version, why = landlock.abi()
+    if not version:
+        pytest.skip(f"this kernel has {why}")
+    refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "rules": [["/usr", landlock.EXECUTE]]}
+    monkeypatch.setattr(landlock, "ruleset", lambda **_: refused)   # a right outside what is handled: EINVAL
+    path = write_py(tmp_path, "def f():\n    return 1\n")
+    with SandboxSession(path, limits=FAST, mode="none") as s:
+        assert s.call([Call("f")])[0].value == 1
+        assert "no landlock (the child could not apply it: OSError: " in s.isolation, s.isolation
+        assert "seccomp (signals only to itself, no IP sockets)" in s.isolation
+
+
 def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):
     from grader.sandbox import isolation
 

@@ -124,7 +124,11 @@ class Runtime:
                 if os.geteuid() == 0:
                     _drop_capabilities()
                 if config.get("landlock"):
-                    _apply_landlock(config["landlock"])
+                    try:
+                        _apply_landlock(config["landlock"])
+                    except (OSError, ValueError, KeyError, TypeError) as exc:
+                        # A kernel or container that refuses it: grade all the same, and say so.
+                        self.send({"t": "landlock_failed", "error": f"{type(exc).__name__}: {exc}"})
                 _install_seccomp(base64.b64decode(program))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 self.send({"t": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
