@@ -61,6 +61,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
             for question in compiled.questions:
                 result.questions.append(grade_question(session, question, shared))
             result.stdout, result.stderr = session.stdout, session.stderr
+            result.isolation = session.isolation  # as it ended: a restarted child may say more
     except Exception as exc:  # a fault of the grader, not of the student
         result.grader_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
         graded = {q.name for q in result.questions}
