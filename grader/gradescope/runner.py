@@ -269,14 +269,9 @@ def self_check(source: Path) -> int:
     if available:
         print("sandbox: bubblewrap")
     else:
-        from grader.sandbox import landlock
-        from grader.sandbox.isolation import FALLBACK_SECCOMP_WORDS, seccomp_program
+        from grader.sandbox.isolation import fallback_description
 
-        program, words = seccomp_program()
-        version, no_landlock = landlock.abi()
-        extra = [FALLBACK_SECCOMP_WORDS if program is not None else words,
-                 landlock.describe(version) if version else no_landlock]
-        print(f"sandbox: rlimits, timeout, {' and '.join(extra)}, no namespaces ({why})")
+        print(f"sandbox: {fallback_description(why)}")
     return 0
 
 

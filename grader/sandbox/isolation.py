@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox import landlock
+
 ENV_MODE = "DLGRADE_SANDBOX"             # "auto" (default), "bwrap" (required), "none" (fallback)
 ENV_UID_BASE = "DLGRADE_SANDBOX_UID_BASE"
 ENV_SLOTS = "DLGRADE_SANDBOX_SLOTS"
@@ -206,6 +208,19 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
     if signal_only_to is not None:
         return program, FALLBACK_SECCOMP_WORDS
     return program, "seccomp"
+
+
+def fallback_description(why: str) -> str:
+    """The isolation line of the fallback (``why``: why not bubblewrap), as the child will be confined here."""
+    program, words = seccomp_program()
+    if program is None:  # no filter, and then the child confines itself no further either
+        line, as_root = f"rlimits and timeout only ({why}; {words})", "root"
+    else:
+        version, no_landlock = landlock.abi()
+        line = (f"rlimits, timeout, {FALLBACK_SECCOMP_WORDS} and "
+                f"{landlock.describe(version) if version else no_landlock}, no namespaces ({why})")
+        as_root = "root, without capabilities"
+    return line + (f"; the student's code runs as {as_root}" if os.geteuid() == 0 else "")
 
 
 def make_undumpable() -> None:

@@ -218,16 +218,10 @@ class SandboxSession:
             home = os.path.join(state.session_dir, "home")
             os.mkdir(home, 0o700)
             self._home = home
-            self._seccomp, seccomp_words = isolation.seccomp_program()  # built per child in _config
-            if self._seccomp is None:
-                self.isolation = f"rlimits and timeout only ({why}; {seccomp_words})"
-            else:
-                version, no_landlock = landlock.abi()
-                self.isolation = (f"rlimits, timeout, {isolation.FALLBACK_SECCOMP_WORDS} and "
-                                  f"{landlock.describe(version) if version else no_landlock}, no namespaces ({why})")
+            self._seccomp, _ = isolation.seccomp_program()  # built per child in _config
+            self.isolation = isolation.fallback_description(why)
+            if self._seccomp is not None:
                 isolation.make_undumpable()
-            if os.geteuid() == 0:
-                self.isolation += "; the student's code runs as root, without capabilities"
 
     # ---------------------------------------------------------------- loading
     def _first_load(self) -> LoadReport:

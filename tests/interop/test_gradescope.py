@@ -223,6 +223,18 @@ def test_without_bubblewrap_a_submission_cannot_kill_the_grader_and_leave_fake_r
     assert "seccomp (signals only to itself, no IP sockets)" in results["extra_data"]["isolation"], results["extra_data"]
 
 
+def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_path):
+    """setup.sh's --self-check names the same isolation line that grading then records."""
+    from grader.sandbox.isolation import fallback_description
+
+    root = autograder_root(tmp_path, autograder_zip, {})
+    env = {**os.environ, "PYTHONPATH": str(root / "source" / "dlgrade"), "DLGRADE_SANDBOX": "none"}
+    done = subprocess.run([sys.executable, "-m", "grader.gradescope.runner", "--self-check",
+                           "--source", str(root / "source")], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == f"sandbox: {fallback_description('disabled by DLGRADE_SANDBOX=none')}"
+
+
 def test_notebook_in_an_uploaded_folder(autograder_zip, tmp_path, validator):
     """A zip upload unpacked as one folder holding the notebook (and a stray file)."""
     root = autograder_root(tmp_path, autograder_zip, {
