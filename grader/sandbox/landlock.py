@@ -28,6 +28,9 @@ REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15  # ABI 2, 3, 5
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1         # ABI 4
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
+# The rights a rule on a file (not a folder) may carry.
+FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
+
 READ = READ_FILE | READ_DIR
 READ_EXECUTE = READ | EXECUTE
 READ_WRITE_FILE = READ_FILE | WRITE_FILE
@@ -80,7 +83,8 @@ def describe(version: int) -> str:
 
 
 def ruleset(*, writable: list[str], python_roots: list[str], hidden: list[str], readable: list[str] = ()) -> dict:
-    """The rules for one child, as plain data for its configuration.
+    """The rules for one child, as plain data for its configuration (with the numbers the child
+    needs to apply them: the runtime imports nothing of the grader's).
 
     - ``writable``: folders the child owns (its copy of the submission, its home): every right.
     - ``python_roots``: where Python lives outside /usr (an installation, a virtual environment):
@@ -97,7 +101,8 @@ def ruleset(*, writable: list[str], python_roots: list[str], hidden: list[str], 
     every = handled["fs"]
     rules = list(_shared_rules(tuple(python_roots), tuple(hidden), tuple(readable)))
     rules += [(path, every) for path in writable]
-    return {**handled, "rules": [[path, rights & every] for path, rights in rules]}
+    return {**handled, "file_rights": FILE_RIGHTS & every, "syscalls": SYSCALLS,
+            "rules": [[path, rights & every] for path, rights in rules]}
 
 
 @functools.lru_cache(maxsize=8)

@@ -447,7 +447,8 @@ def test_landlock_the_child_cannot_apply_is_said_not_fatal(tmp_path, monkeypatch
     version, why = landlock.abi()
     if not version:
         pytest.skip(f"this kernel has {why}")
-    refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "rules": [["/usr", landlock.EXECUTE]]}
+    refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "file_rights": landlock.READ_FILE,
+               "syscalls": landlock.SYSCALLS, "rules": [["/usr", landlock.EXECUTE]]}
     monkeypatch.setattr(landlock, "ruleset", lambda **_: refused)   # a right outside what is handled: EINVAL
     path = write_py(tmp_path, "def f():\n    return 1\n")
     with SandboxSession(path, limits=FAST, mode="none") as s:

@@ -377,8 +377,7 @@ def _apply_landlock(spec: dict) -> None:
     import ctypes
     import struct
 
-    create_ruleset, add_rule, restrict_self, rule_path_beneath = 444, 445, 446, 1
-    file_rights = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)  # execute, write, read, truncate, ioctl
+    syscalls, rule_path_beneath = spec["syscalls"], 1
     libc = ctypes.CDLL(None, use_errno=True)
 
     def check(result: int, what: str) -> int:
@@ -390,7 +389,8 @@ def _apply_landlock(spec: dict) -> None:
     # struct landlock_ruleset_attr: handled_access_fs, handled_access_net, scoped. A kernel that
     # knows fewer fields accepts the larger struct as long as the fields it does not know are 0.
     attr = ctypes.create_string_buffer(struct.pack("<QQQ", spec["fs"], spec["net"], spec["scope"]), 24)
-    ruleset = check(libc.syscall(create_ruleset, attr, ctypes.c_size_t(24), ctypes.c_uint32(0)), "create_ruleset")
+    ruleset = check(libc.syscall(syscalls["create_ruleset"], attr, ctypes.c_size_t(24), ctypes.c_uint32(0)),
+                    "create_ruleset")
     try:
         for path, rights in spec["rules"]:
             try:
@@ -399,14 +399,14 @@ def _apply_landlock(spec: dict) -> None:
                 continue  # a path this machine does not have
             try:
                 if not os.path.isdir(path):
-                    rights &= file_rights
+                    rights &= spec["file_rights"]
                 beneath = ctypes.create_string_buffer(struct.pack("<Qi", rights, fd), 12)  # packed struct
-                check(libc.syscall(add_rule, ruleset, rule_path_beneath, beneath, ctypes.c_uint32(0)),
+                check(libc.syscall(syscalls["add_rule"], ruleset, rule_path_beneath, beneath, ctypes.c_uint32(0)),
                       f"add_rule {path}")
             finally:
                 os.close(fd)
         _prctl(38, 1)  # PR_SET_NO_NEW_PRIVS, which restrict_self needs without CAP_SYS_ADMIN
-        check(libc.syscall(restrict_self, ruleset, ctypes.c_uint32(0)), "restrict_self")
+        check(libc.syscall(syscalls["restrict_self"], ruleset, ctypes.c_uint32(0)), "restrict_self")
     finally:
         os.close(ruleset)
 
