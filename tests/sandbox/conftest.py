@@ -63,6 +63,19 @@ def bwrap():
     return "bwrap"
 
 
+@pytest.fixture
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI; a kernel without it skips, unless DLGRADE_TEST_REQUIRE_LANDLOCK=1 (CI)."""
+    from grader.sandbox import landlock
+
+    version, why = landlock.abi()
+    if not version:
+        if os.environ.get("DLGRADE_TEST_REQUIRE_LANDLOCK") == "1":
+            pytest.fail(f"Landlock is required here (DLGRADE_TEST_REQUIRE_LANDLOCK=1): {why}")
+        pytest.skip(f"this kernel has {why}")
+    return version
+
+
 @pytest.fixture(params=["bwrap", "none"])
 def mode(request):
     """Both the bubblewrap mode and the fallback (rlimits, timeout and seccomp; no namespaces)."""

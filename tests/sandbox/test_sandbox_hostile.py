@@ -379,13 +379,8 @@ def test_fallback_child_cannot_reach_the_graders_memory_or_lift_its_limits(tmp_p
     assert int(reply.value["capabilities"], 16) == 0    # a root child drops them all; others have none
 
 
-def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(tmp_path):
+def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(tmp_path, landlock_abi):
     """Landlock in the fallback: the answer key, the tests, the gradebook and other students are out of reach."""
-    from grader.sandbox import landlock
-
-    version, why = landlock.abi()
-    if not version:
-        pytest.skip(f"this kernel has {why}")
     import mlxtend
 
     other = tmp_path / "other-student"
@@ -440,13 +435,10 @@ def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(t
     assert gradebook.read_bytes() == b"grades" and not (tmp_path / "planted.py").exists()
 
 
-def test_landlock_the_child_cannot_apply_is_said_not_fatal(tmp_path, monkeypatch):
+def test_landlock_the_child_cannot_apply_is_said_not_fatal(tmp_path, monkeypatch, landlock_abi):
     """A container may refuse Landlock although the parent's probe found it: grade all the same, and say so."""
     from grader.sandbox import landlock
 
-    version, why = landlock.abi()
-    if not version:
-        pytest.skip(f"this kernel has {why}")
     refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "file_rights": landlock.READ_FILE,
                "syscalls": landlock.SYSCALLS, "rules": [["/usr", landlock.EXECUTE]]}
     monkeypatch.setattr(landlock, "ruleset", lambda **_: refused)   # a right outside what is handled: EINVAL
