@@ -569,6 +569,12 @@ def hidden_paths(roots: list[str]) -> list[tuple[str, str]]:
     return hidden
 
 
+@functools.lru_cache(maxsize=None)
+def fallback_hidden_paths() -> tuple[str, ...]:
+    """hidden_paths of /usr and the Python roots, which the fallback's Landlock rules leave out (once per process)."""
+    return tuple(path for path, _ in hidden_paths(["/usr", *python_roots()]))
+
+
 def _masks(roots: list[str]) -> list[str]:
     """bubblewrap args hiding the grader, the answer key and tests wherever a bound path would show them."""
     args: list[str] = []

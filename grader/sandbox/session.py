@@ -437,11 +437,9 @@ class SandboxSession:
             if program is not None:
                 config["seccomp"] = base64.b64encode(program).decode("ascii")
                 if landlock.abi()[0]:
-                    roots = isolation.python_roots()
                     config["landlock"] = landlock.ruleset(
-                        writable=[self.workdir, self._home], python_roots=roots,
-                        hidden=[path for path, _ in isolation.hidden_paths(["/usr", *roots])],
-                        readable=[str(isolation.CHILD_PACKAGE)])
+                        writable=[self.workdir, self._home], python_roots=isolation.python_roots(),
+                        hidden=isolation.fallback_hidden_paths(), readable=[str(isolation.CHILD_PACKAGE)])
         return config
 
     def _env(self) -> dict[str, str]:
