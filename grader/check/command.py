@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlgrade check: no such file: {args.submission}", file=sys.stderr)
         return 2
     compiled = load_public(args)
-    result = grade_submission(compiled, args.submission, limit_overrides=parse_limit_options(args.limit))
+    result = grade_submission(compiled, args.submission, limit_overrides=parse_limit_options(args.limit),
+                              own_code=True)  # the student's own code, on their own machine
     print(f"{compiled.title}: public checks of {args.submission}")
     print(question_table(result, view="student"))
     print()

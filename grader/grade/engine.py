@@ -27,13 +27,15 @@ TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
 
 
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
-                     limit_overrides: dict | None = None, slot: int | None = None) -> SubmissionResult:
+                     limit_overrides: dict | None = None, slot: int | None = None,
+                     own_code: bool = False) -> SubmissionResult:
     """Grade ``submission`` (a .py, a .ipynb or a folder) against ``compiled``.
 
     Never raises for anything the submission does. A fault of the grader
     itself (the sandbox cannot start, say) is recorded in ``grader_error``
     with every question at zero, so a batch goes on and the instructor sees
-    which submissions to grade again.
+    which submissions to grade again. ``own_code``: the submission is the
+    code of whoever runs this (``dlgrade check``), which a weak fallback may run.
     """
     submission = Path(submission)
     started = time.perf_counter()
@@ -51,7 +53,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
     )
     limits = limits_for(compiled, limit_overrides)
     try:
-        with open_session(compiled, submission, limits, slot) as session:
+        with open_session(compiled, submission, limits, slot, own_code) as session:
             load = session.load_report
             result.isolation = session.isolation
             result.load = LoadInfo(ok=load.ok, error=load.error, kind=load.kind,
@@ -72,13 +74,14 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
     return result
 
 
-def open_session(compiled: CompiledAssignment, submission: Path, limits: Limits, slot: int | None):
+def open_session(compiled: CompiledAssignment, submission: Path, limits: Limits, slot: int | None,
+                 own_code: bool = False):
     """An answer sheet is read in this process (no code runs); anything else runs in the sandbox."""
     sheet = answer_sheet_of(submission)
     if sheet is not None:
         names = [c.request["name"] for q in compiled.questions for c in q.cases if c.request["kind"] == "get"]
         return AnswerSheetSession(sheet, expected_names=names)
-    return SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot)
+    return SandboxSession(submission, limits=limits, module_name=compiled.module, slot=slot, own_code=own_code)
 
 
 def limits_for(compiled: CompiledAssignment, overrides: dict | None = None) -> Limits:

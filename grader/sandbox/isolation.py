@@ -145,10 +145,12 @@ def slot_count() -> int:
 # calls could signal, or take a handle on, the grader or another student's child.
 SIGNAL_SYSCALLS_BY_PID = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")  # first argument: a pid
 SIGNAL_SYSCALLS_DENIED = ("tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "process_madvise")
-# Nor does it have a network namespace: no IPv4 or IPv6 sockets (Unix sockets stay).
-IP_FAMILIES = (2, 10)  # AF_INET, AF_INET6
-FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no IP sockets)"
-
+# Nor does it have a network namespace: no socket() of any family. IPv4/IPv6 would reach the network,
+# AF_UNIX a local daemon through its socket file (a PostgreSQL gradebook on trust or peer
+# authentication, D-Bus; Landlock has no right for connect()), AF_NETLINK the kernel's routing and
+# audit interfaces. socketpair() stays: it reaches nothing but its own other end.
+FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no sockets)"
+ENV_ALLOW_WEAK = "DLGRADE_ALLOW_WEAK_SANDBOX"
 
 @functools.lru_cache(maxsize=None)
 def seccomp_program() -> tuple[bytes | None, str]:
@@ -163,7 +165,7 @@ def seccomp_program_confined_to(pid: int) -> tuple[bytes | None, str]:
     other pid, process group or to -1 answer EPERM, so the child can neither
     kill the grader nor another student's child. The comparison covers all
     64 bits of the argument, so a pid with junk in its upper half is refused
-    too. And no IPv4/IPv6 sockets: socket() answers EPERM for them.
+    too. And no sockets: socket() answers EPERM whatever the family.
     """
     return _seccomp_program(pid)
 
@@ -195,8 +197,7 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
                 add(name, seccomp.Arg(0, seccomp.NE, signal_only_to))
             for name in SIGNAL_SYSCALLS_DENIED:
                 add(name)
-            for family in IP_FAMILIES:
-                add("socket", seccomp.Arg(0, seccomp.EQ, family))
+            add("socket")
         with tempfile.TemporaryFile() as handle:
             flt.export_bpf(handle)
             handle.seek(0)
@@ -210,17 +211,78 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
     return program, "seccomp"
 
 
-def fallback_description(why: str) -> str:
-    """The isolation line of the fallback (``why``: why not bubblewrap), as the child will be confined here."""
+def fallback_description(why: str, uid: int | None = None, cgroup_words: str | None = None) -> str:
+    """The isolation line of the fallback (``why``: why not bubblewrap), as the child will be confined here.
+
+    ``uid``: the uid the child runs as, where known (a root grader's slot);
+    ``cgroup_words``: what the child's control groups give it, or why it has none.
+    """
     program, words = seccomp_program()
     if program is None:  # no filter, and then the child confines itself no further either
-        line, as_root = f"rlimits and timeout only ({why}; {words})", "root"
+        line = f"rlimits and timeout only ({why}; {words})"
     else:
         version, no_landlock = landlock.abi()
         line = (f"rlimits, timeout, {FALLBACK_SECCOMP_WORDS} and "
                 f"{landlock.describe(version) if version else no_landlock}, no namespaces ({why})")
-        as_root = "root, without capabilities"
-    return line + (f"; the student's code runs as {as_root}" if os.geteuid() == 0 else "")
+    if cgroup_words:
+        line += f", {cgroup_words}"
+    if os.geteuid() != 0:
+        line += f"; the student's code runs as uid {os.geteuid()}, the grader's own"
+    elif program is None:
+        line += "; the student's code runs as root"
+    elif uid is None:
+        line += "; the student's code runs as an unprivileged uid of its worker, without capabilities"
+    else:
+        line += f"; the student's code runs as uid {uid}, without capabilities"
+    if program is None or not landlock.abi()[0]:
+        line += f" (a weak sandbox: allowed by {ENV_ALLOW_WEAK}=1 or for the student's own code)"
+    return line
+
+
+def weak_fallback_allowed() -> bool:
+    """Whether the instructor has accepted grading in the fallback without seccomp and Landlock."""
+    return os.environ.get(ENV_ALLOW_WEAK, "").strip().lower() in ("1", "yes", "true")
+
+
+def weak_fallback_refusal() -> str | None:
+    """Why strangers' code must not be graded here (the fallback would miss seccomp or Landlock), or None.
+
+    Without Landlock the child reads and writes whatever its uid may: as the
+    grader's own uid, the answer key and the gradebook; as root, root's files.
+    """
+    if weak_fallback_allowed():
+        return None
+    program, words = seccomp_program()
+    version, no_landlock = landlock.abi()
+    if program is not None and version:
+        return None
+    missing = words if program is None else no_landlock
+    return (f"the fallback sandbox cannot confine a stranger's code here: {missing}. Install bubblewrap, "
+            f"or run where Landlock is available, or accept the risk with {ENV_ALLOW_WEAK}=1")
+
+
+def python_roots_closed_to_others(roots: list[str]) -> list[str]:
+    """The Python roots an unprivileged uid cannot reach by path (below a mode 0700 /root, say).
+
+    The child opens these while it is still root and imports through the
+    open folders (``/proc/self/fd/N/...``) once it is not.
+    """
+    closed = []
+    for root in roots:
+        path, reachable = "/", True
+        for part in [p for p in root.split("/") if p]:
+            path = os.path.join(path, part)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                reachable = False
+                break
+            if not mode & stat.S_IXOTH:
+                reachable = False
+                break
+        if not reachable:
+            closed.append(root)
+    return closed
 
 
 def make_undumpable() -> None:

@@ -23,7 +23,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
-from grader.sandbox import isolation, landlock
+from grader.sandbox import cgroups, isolation, landlock
 from grader.sandbox.child import tasks as child_tasks
 from grader.sandbox.child import wire
 from grader.sandbox.limits import Limits
@@ -88,6 +88,7 @@ class _State:
     def __init__(self) -> None:
         self.child: _Child | None = None
         self.slot: isolation.UidSlot | None = None
+        self.cgroup: cgroups.ChildCgroup | None = None
         self.session_dir: str | None = None
         self.stdout_fd = -1
         self.stderr_fd = -1
@@ -107,18 +108,22 @@ class _State:
                 natural = child.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 natural = None
-        if self.slot is None:  # no pid namespace and no uid of its own: stop the whole tree first
+        if self.cgroup is not None:  # exact, and the group's cap stops a fork bomb outrunning it
+            self.cgroup.kill_all()
+        if not child.bwrap:  # no pid namespace: stop the whole tree (a child not yet off root has no uid of its own)
             isolation.kill_tree(child.proc.pid)
         try:
             os.killpg(child.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self.slot is not None:
+        if self.slot is not None and child.bwrap:
             isolation.kill_uid(self.slot.uid)
         try:
             code = child.proc.wait(timeout=_KILL_WAIT)
         except subprocess.TimeoutExpired:
             code = None
+        if self.slot is not None and not child.bwrap:  # the fallback's child is ours to reap first
+            isolation.kill_uid(self.slot.uid)
         child.close_fds()
         return natural if natural is not None else code
 
@@ -129,6 +134,9 @@ class _State:
             if fd >= 0:
                 os.close(fd)
                 setattr(self, name, -1)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.slot is not None:
             isolation.kill_uid(self.slot.uid)
             self.slot.release()
@@ -152,13 +160,19 @@ class SandboxSession:
 
     The child is started and the submission loaded in the constructor; see
     :attr:`load_report`. Use as a context manager, or call :meth:`close`.
+
+    ``own_code``: the submission is the code of whoever runs the grader (the
+    student kit's ``dlgrade check``). A stranger's code (the default) is not
+    run in a fallback without seccomp and Landlock unless
+    ``DLGRADE_ALLOW_WEAK_SANDBOX=1``: :class:`isolation.SandboxUnavailable`.
     A session is driven by one thread at a time (calls are serialised by a
     lock). The child is tied to the thread that started it (it dies with
     that thread), so start and use a session in one thread.
     """
 
     def __init__(self, submission: str | os.PathLike, limits: Limits | None = None,
-                 module_name: str = "submission", slot: int | None = None, *, mode: str | None = None) -> None:
+                 module_name: str = "submission", slot: int | None = None, *, mode: str | None = None,
+                 own_code: bool = False) -> None:
         self.limits = limits if limits is not None else Limits()
         if not isinstance(self.limits, Limits):
             raise TypeError("limits must be a Limits")
@@ -178,6 +192,7 @@ class SandboxSession:
         self._stderr_cache: str | None = None
         self._skip_cells: dict[str, str] = {}
         self._slot_arg = slot
+        self._own_code = own_code
         self._state = _State()
         self._finalizer = weakref.finalize(self, _State.cleanup, self._state)
         try:
@@ -215,13 +230,30 @@ class SandboxSession:
             self.isolation = (f"bubblewrap (pid/net/ipc/uts/mount namespaces), uid {self.uid}, "
                               f"{seccomp_words}, rlimits")
         else:
-            home = os.path.join(state.session_dir, "home")
-            os.mkdir(home, 0o700)
-            self._home = home
-            self._seccomp, _ = isolation.seccomp_program()  # built per child in _config
-            self.isolation = isolation.fallback_description(why)
-            if self._seccomp is not None:
-                isolation.make_undumpable()
+            self._setup_fallback(why)
+
+    def _setup_fallback(self, why: str) -> None:
+        """No bubblewrap: the child confines itself. A root grader's child becomes the uid of a slot."""
+        state = self._state
+        refusal = None if self._own_code else isolation.weak_fallback_refusal()
+        if refusal:
+            raise isolation.SandboxUnavailable(refusal)
+        home = os.path.join(state.session_dir, "home")
+        os.mkdir(home, 0o700)
+        self._home = home
+        self._seccomp, _ = isolation.seccomp_program()  # built per child in _config
+        if os.geteuid() == 0:
+            state.slot = isolation.claim_slot(self._slot_arg)
+            self.uid = state.slot.uid
+            os.chmod(state.session_dir, 0o711)  # the child reaches its folders, lists nothing
+            os.chown(home, self.uid, self.uid)
+            name = f"uid-{self.uid}"
+        else:
+            name = f"pid-{os.getpid()}-{id(self):x}"
+        state.cgroup, cgroup_words = cgroups.create(name, self.limits.processes)
+        self.isolation = isolation.fallback_description(why, self.uid, cgroup_words)
+        if self._seccomp is not None:
+            isolation.make_undumpable()
 
     # ---------------------------------------------------------------- loading
     def _first_load(self) -> LoadReport:
@@ -230,6 +262,8 @@ class SandboxSession:
             main, kind, total_bytes, total_files = self._prepare_files(notes)
         except _Rejected as exc:
             return self._record_load(LoadReport(False, str(exc), exc.kind, [], 0.0, None, notes))
+        if self.mode == "none" and self.uid is not None:  # the fallback's private copy is the child's own
+            _chown_tree(self.workdir, self.uid)
         self._main, self._main_kind = main, kind
         self._files_bytes, self._files_count = total_bytes, total_files
         report = self._load(notes)
@@ -418,8 +452,9 @@ class SandboxSession:
                    "CPU": [limits.cpu_seconds, limits.cpu_seconds + 1],
                    "FSIZE": [limits.file_bytes, limits.file_bytes],
                    "CORE": [0, 0]}
-        if self.mode == "bwrap":
+        if self.mode == "bwrap" or self.uid is not None:  # a uid of the slot's alone
             rlimits["NPROC"] = [limits.processes, limits.processes]
+        if self.mode == "bwrap":
             workdir, copy_from = isolation.WORKDIR, isolation.SOURCE_DIR
         else:
             if os.geteuid() != 0:  # the limit counts every task of this uid, so leave room for the others
@@ -430,6 +465,9 @@ class SandboxSession:
                   "module_name": self.module_name, "sys_path": isolation.child_sys_path(), "rlimits": rlimits,
                   "threads": limits.threads, "reply_bytes": limits.reply_bytes,
                   "skip_cells": dict(self._skip_cells), "subreaper": self.mode != "bwrap"}
+        if self.mode != "bwrap" and self.uid is not None:
+            config["uid"] = self.uid
+            config["reach_through"] = isolation.python_roots_closed_to_others(isolation.python_roots())
         if self.mode != "bwrap" and self._seccomp is not None:
             # No bubblewrap to install the filter: the runtime installs it itself, before any of the
             # student's code runs, with signals confined to the child's own pid.
@@ -440,6 +478,7 @@ class SandboxSession:
                     config["landlock"] = landlock.ruleset(
                         writable=[self.workdir, self._home], python_roots=isolation.python_roots(),
                         hidden=isolation.fallback_hidden_paths(), readable=[str(isolation.CHILD_PACKAGE)])
+                    config["landlock_required"] = not (self._own_code or isolation.weak_fallback_allowed())
         return config
 
     def _env(self) -> dict[str, str]:
@@ -503,9 +542,17 @@ class SandboxSession:
         finally:
             for fd in (req_r, rep_w) + ((seccomp_r,) if seccomp_r is not None else ()):
                 os.close(fd)
+        child = _Child(proc, req_w, rep_r, self.mode == "bwrap")
+        if self._state.cgroup is not None:
+            try:  # the child waits for its configuration: none of the student's code has run yet
+                self._state.cgroup.add(proc.pid)
+            except OSError as exc:
+                self._state.child = child
+                self._kill()
+                raise isolation.SandboxError(f"the child could not be put in its control group: {exc}") from None
         os.set_blocking(req_w, False)
         os.set_blocking(rep_r, False)
-        return _Child(proc, req_w, rep_r, self.mode == "bwrap")
+        return child
 
     # ------------------------------------------------------------- plumbing
     def _read(self, child: _Child, deadline: float):
@@ -727,6 +774,14 @@ def _sweep_stale_session_dirs() -> None:
                 pass
         except PermissionError:
             pass  # alive, someone else's
+
+
+def _chown_tree(top: str, uid: int) -> None:
+    """Give the folder ``top`` and everything in it (none of it links: see _prepare_files) to ``uid``."""
+    os.chown(top, uid, uid)
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 def _int(value: Any) -> int | None:

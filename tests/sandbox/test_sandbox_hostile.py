@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import FAST, REPO, bwrap_usable, leftover_processes, write_notebook, write_py
-from grader.sandbox import Call, SandboxSession
+from grader.sandbox import Call, SandboxSession, isolation
 from grader.sandbox.isolation import python_roots
 
 SLACK = 1.5  # seconds over a deadline allowed for killing and reaping
@@ -431,22 +431,27 @@ def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(t
         assert seen.pop(str(path)) == "PermissionError", path
     assert seen == {"overwrite gradebook": "PermissionError", "new file beside it": "PermissionError",
                     "own data": "my own data", "own new file": "allowed", "home": "allowed",
-                    "tcp": "PermissionError", "udp": "PermissionError", "unix": "allowed", "numpy": 6.0}
+                    "tcp": "PermissionError", "udp": "PermissionError", "unix": "PermissionError", "numpy": 6.0}
     assert gradebook.read_bytes() == b"grades" and not (tmp_path / "planted.py").exists()
 
 
-def test_landlock_the_child_cannot_apply_is_said_not_fatal(tmp_path, monkeypatch, landlock_abi):
-    """A container may refuse Landlock although the parent's probe found it: grade all the same, and say so."""
+def test_landlock_the_child_cannot_apply_is_said_not_fatal_where_allowed(tmp_path, monkeypatch, landlock_abi):
+    """A container may refuse Landlock although the parent's probe found it: where the instructor allowed a
+    weak sandbox (or for the student's own code), grade all the same, and say so; otherwise refuse."""
     from grader.sandbox import landlock
 
     refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "file_rights": landlock.READ_FILE,
                "syscalls": landlock.SYSCALLS, "rules": [["/usr", landlock.EXECUTE]]}
     monkeypatch.setattr(landlock, "ruleset", lambda **_: refused)   # a right outside what is handled: EINVAL
     path = write_py(tmp_path, "def f():\n    return 1\n")
-    with SandboxSession(path, limits=FAST, mode="none") as s:
-        assert s.call([Call("f")])[0].value == 1
-        assert "no landlock (the child could not apply it: OSError: " in s.isolation, s.isolation
-        assert "seccomp (signals only to itself, no IP sockets)" in s.isolation
+    with pytest.raises(isolation.SandboxError, match="Landlock is required"):
+        SandboxSession(path, limits=FAST, mode="none")
+    for own_code, allowed in ((True, ""), (False, "1")):
+        monkeypatch.setenv("DLGRADE_ALLOW_WEAK_SANDBOX", allowed)
+        with SandboxSession(path, limits=FAST, mode="none", own_code=own_code) as s:
+            assert s.call([Call("f")])[0].value == 1
+            assert "no landlock (the child could not apply it: OSError: " in s.isolation, s.isolation
+            assert "seccomp (signals only to itself, no sockets)" in s.isolation
 
 
 def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):

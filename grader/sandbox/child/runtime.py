@@ -100,8 +100,39 @@ class Runtime:
         source = config.get("copy_from")
         if source:
             _copy_tree(source, self.workdir)
+        try:
+            self._confine(config)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.send({"t": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
+            raise SystemExit(3) from None
+        loader.install_stand_ins()
+
+    def _confine(self, config: dict) -> None:
+        """The fallback confines itself here (bubblewrap and setpriv did it already otherwise), in an
+        order where each step still has what it needs: Landlock while root may still open every path
+        it allows; the uid dropped while root may still drop it; rlimits once the uid is the one
+        RLIMIT_NPROC counts; seccomp last, as it refuses what the steps before it use."""
+        program = config.get("seccomp")
+        uid = config.get("uid")
+        reach = _open_closed_roots(config.get("reach_through") or []) if uid is not None else {}
+        if program and config.get("landlock"):
+            try:
+                _apply_landlock(config["landlock"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                if config.get("landlock_required"):
+                    raise OSError(f"Landlock is required to grade this submission but cannot be applied "
+                                  f"({type(exc).__name__}: {exc})") from None
+                # The instructor accepted a weaker sandbox: grade all the same, and say so.
+                self.send({"t": "landlock_failed", "error": f"{type(exc).__name__}: {exc}"})
+        if os.geteuid() == 0 and (program or uid is not None):
+            _drop_bounding_set()
+            if uid is not None:
+                _become(int(uid))
+            else:
+                _clear_capabilities()
         os.chdir(self.workdir)
-        sys.path[:] = [self.workdir] + [p for p in config["sys_path"] if isinstance(p, str)]
+        sys.path[:] = [self.workdir] + [_through(p, reach) for p in config["sys_path"] if isinstance(p, str)]
+        _reroute_packages(reach)
         sys.argv = [os.path.join(self.workdir, config["main"])]
         for name, (soft, hard) in config.get("rlimits", {}).items():
             which = getattr(resource, "RLIMIT_" + name, None)
@@ -118,22 +149,8 @@ class Runtime:
                     pass  # a platform that refuses this limit (the parent's timeout still holds)
         if config.get("subreaper"):
             _subreaper()
-        program = config.get("seccomp")
         if program:  # the fallback: no bubblewrap installed the filter, so install it here
-            try:
-                if os.geteuid() == 0:
-                    _drop_capabilities()
-                if config.get("landlock"):
-                    try:
-                        _apply_landlock(config["landlock"])
-                    except (OSError, ValueError, KeyError, TypeError) as exc:
-                        # A kernel or container that refuses it: grade all the same, and say so.
-                        self.send({"t": "landlock_failed", "error": f"{type(exc).__name__}: {exc}"})
-                _install_seccomp(base64.b64decode(program))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                self.send({"t": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
-                raise SystemExit(3) from None
-        loader.install_stand_ins()
+            _install_seccomp(base64.b64decode(program))
 
     def load(self, config: dict) -> None:
         path = os.path.join(self.workdir, config["main"])
@@ -344,20 +361,25 @@ def _prctl(option: int, *args: int) -> None:
         raise OSError(errno, f"prctl({option}) failed: {os.strerror(errno)}")
 
 
-def _drop_capabilities() -> None:
-    """A root child keeps uid 0 but loses every capability, for itself and whatever it executes.
+def _drop_bounding_set() -> None:
+    """Root: no capability can ever come back, to this process or whatever it executes."""
+    capbset_drop = 24
+    for capability in range(64):
+        try:
+            _prctl(capbset_drop, capability)
+        except OSError:
+            break  # EINVAL: past the last capability this kernel knows
+
+
+def _clear_capabilities() -> None:
+    """A root child that keeps uid 0 loses every capability all the same.
 
     Without them it cannot raise its rlimits again, trace or read the memory
     of the (non-dumpable) grader, or override file permissions.
     """
     import ctypes
 
-    capbset_drop, capability_version_3 = 24, 0x20080522
-    for capability in range(64):
-        try:
-            _prctl(capbset_drop, capability)
-        except OSError:
-            break  # EINVAL: past the last capability this kernel knows
+    capability_version_3 = 0x20080522
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -370,6 +392,53 @@ def _drop_capabilities() -> None:
     if libc.capset(ctypes.byref(Header(capability_version_3, 0)), (Data * 2)()) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"capset failed: {os.strerror(errno)}")
+
+
+def _become(uid: int) -> None:
+    """Root: become ``uid`` (its own group, no others) for good; every capability goes with uid 0.
+
+    From here on RLIMIT_NPROC counts this uid's processes, file permissions
+    apply, and the grader's and classmates' processes are out of signal reach.
+    """
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid) or os.getgroups():
+        raise OSError(f"the child could not become uid {uid}")
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise OSError(f"the child, as uid {uid}, could become root again")
+
+
+def _open_closed_roots(roots: list) -> dict:
+    """{root: "/proc/self/fd/N"} for folders (a Python below a mode 0700 /root) that the unprivileged uid
+    cannot reach by path. Opened while still root; through an open folder no parent is searched again."""
+    reach = {}
+    for root in roots:
+        if isinstance(root, str):
+            fd = _high_fd(os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+            reach[root.rstrip("/")] = f"/proc/self/fd/{fd}"
+    return reach
+
+
+def _through(path: str, reach: dict) -> str:
+    for root, via in reach.items():
+        if path == root or path.startswith(root + "/"):
+            return via + path[len(root):]
+    return path
+
+
+def _reroute_packages(reach: dict) -> None:
+    """Packages imported before the uid changed (encodings, collections) find their submodules through ``reach``."""
+    if not reach:
+        return
+    for module in list(sys.modules.values()):
+        paths = getattr(module, "__path__", None)
+        if isinstance(paths, list):
+            paths[:] = [_through(p, reach) if isinstance(p, str) else p for p in paths]
+    sys.path_importer_cache.clear()
 
 
 def _apply_landlock(spec: dict) -> None:
