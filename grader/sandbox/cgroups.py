@@ -21,7 +21,6 @@ says why; the uid's RLIMIT_NPROC is then the only process cap.
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import time
@@ -31,7 +30,6 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 PREFIX = "dlgrade-"
 
 
-@functools.lru_cache(maxsize=None)
 def _own_groups() -> dict[str, str]:
     """{controller or "" for v2: this process's group path}, from /proc/self/cgroup."""
     groups: dict[str, str] = {}

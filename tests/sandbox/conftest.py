@@ -89,3 +89,57 @@ def leftover_processes(uid: int | None) -> list[int]:
     if uid is None:
         return []
     return isolation.processes_of_uid(uid, include_zombies=False)
+
+
+@pytest.fixture
+def bounded_processes():
+    """Run the test inside a pids cgroup of its own (at most 1024 processes and threads, pytest's included),
+    so that a sandbox that fails to cap a fork bomb fails the test instead of taking the machine down.
+
+    The sandbox makes its children's groups beneath the grader's own, so the bound holds them too. Where
+    no pids cgroup can be made: a non-root test bounds itself with RLIMIT_NPROC; root (which that limit
+    does not bind) skips.
+    """
+    import resource
+
+    from grader.sandbox import cgroups
+
+    parent = cgroups._controller_dir("pids")
+    folder = None
+    if parent is not None:
+        folder = os.path.join(parent, f"dlgrade-test-{os.getpid()}")
+        try:
+            os.mkdir(folder)
+            with open(os.path.join(folder, "pids.max"), "w") as handle:
+                handle.write("1024")
+            with open(os.path.join(folder, "cgroup.procs"), "w") as handle:
+                handle.write(str(os.getpid()))
+        except OSError:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+            folder = None
+    if folder is None:
+        if os.geteuid() == 0:
+            pytest.skip("no writable pids cgroup to bound a fork bomb in, and RLIMIT_NPROC does not bind root")
+        soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+        resource.setrlimit(resource.RLIMIT_NPROC, (min(hard, 4096), hard))
+        try:
+            yield None
+        finally:
+            resource.setrlimit(resource.RLIMIT_NPROC, (soft, hard))
+        return
+    try:
+        yield folder
+    finally:
+        with open(os.path.join(parent, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
+        for _ in range(200):
+            try:
+                os.rmdir(folder)
+                break
+            except OSError:
+                import time
+
+                time.sleep(0.01)

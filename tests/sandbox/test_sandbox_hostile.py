@@ -122,64 +122,6 @@ def test_memory_error_at_import(tmp_path, bwrap):
         assert s.load_report.kind == "exception" and "MemoryError" in s.load_report.error
 
 
-FORK_BOMB = """
-import os
-def bomb():
-    while True:
-        try:
-            os.fork()
-        except OSError:
-            pass
-def ok():
-    return os.getpid()
-"""
-
-
-def test_fork_bomb_in_a_call_is_capped_killed_and_cleaned_up(tmp_path, bwrap):
-    path = write_py(tmp_path, FORK_BOMB)
-    limits = FAST.replace(request_seconds=1.5)
-    with SandboxSession(path, limits=limits, mode=bwrap) as s:
-        uid = s.uid
-        started = time.monotonic()
-        assert s.call([Call("bomb")])[0].kind == "timeout"
-        assert time.monotonic() - started < limits.request_seconds + SLACK
-        assert leftover_processes(uid) == []
-        assert s.call([Call("ok")])[0].ok       # restarted, and the machine can still fork
-    assert leftover_processes(uid) == []
-    assert os.fork and _can_start_a_process()
-
-
-def test_fork_bomb_at_import(tmp_path, bwrap):
-    path = write_py(tmp_path, FORK_BOMB + "\nbomb()\n")
-    limits = FAST.replace(load_seconds=1.5)
-    with SandboxSession(path, limits=limits, mode=bwrap) as s:
-        uid = s.uid
-        assert s.load_report.kind == "timeout"
-    assert leftover_processes(uid) == []
-    assert _can_start_a_process()
-
-
-def test_a_naive_fork_bomb_is_stopped_by_the_process_limit(tmp_path, bwrap):
-    path = write_py(tmp_path, """
-        import os
-        def bomb():
-            while True:
-                os.fork()
-    """)
-    with SandboxSession(path, limits=FAST, mode=bwrap) as s:
-        reply = s.call([Call("bomb")])[0]
-        # The 64th fork fails: an exception in the child's main process (forked copies exit at once).
-        assert reply.kind == "exception" and "BlockingIOError" in reply.error
-        assert s.call([Call("bomb")])[0].kind == "exception"
-        assert s.restarts == 0
-
-
-def _can_start_a_process() -> bool:
-    import subprocess
-
-    return subprocess.run(["true"]).returncode == 0
-
-
 def test_cpu_limit_kills_the_child(tmp_path, bwrap):
     path = write_py(tmp_path, """
         def spin():

@@ -1,0 +1,100 @@
+"""Fork bombs, in both sandbox modes: stopped at the process cap, counted, cleaned up.
+
+Every forked copy writes one byte to the child's stdout before forking on,
+so the length of stdout is the number of processes the bomb made. The cap
+is ``Limits.processes`` (RLIMIT_NPROC of the slot's uid, and the child's
+pids cgroup where one can be made); threads of the child count too, so a
+bomb makes somewhat fewer processes than the cap. Each test runs inside a
+pids cgroup of its own (``bounded_processes``): a regression fails the test,
+it does not take the machine down.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import FAST, leftover_processes, write_py
+from grader.sandbox import Call, SandboxSession
+
+# Forks until refused, then keeps trying; every copy does the same.
+FORK_BOMB = """
+import os
+def bomb():
+    while True:
+        try:
+            if os.fork() == 0:
+                os.write(1, b"+")
+        except OSError:
+            pass
+def ok():
+    return os.getpid()
+"""
+
+
+def _processes_made(session: SandboxSession) -> int:
+    return session.stdout.count("+")
+
+
+def _can_start_a_process() -> bool:
+    return subprocess.run(["true"]).returncode == 0
+
+
+def test_fork_bomb_in_a_call_is_capped_killed_and_cleaned_up(tmp_path, mode, bounded_processes):
+    path = write_py(tmp_path, FORK_BOMB)
+    limits = FAST.replace(request_seconds=1.5, processes=32)
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        uid = s.uid
+        assert s.call([Call("bomb")])[0].kind == "timeout"
+        assert leftover_processes(uid) == []
+        assert s.call([Call("ok")])[0].ok       # restarted, and the machine can still fork
+    made = _processes_made(s)
+    assert 1 <= made < limits.processes, made
+    assert leftover_processes(uid) == []
+    assert _can_start_a_process()
+
+
+def test_fork_bomb_at_import_is_capped(tmp_path, mode, bounded_processes):
+    path = write_py(tmp_path, FORK_BOMB + "\nbomb()\n")
+    limits = FAST.replace(load_seconds=1.5, processes=32)
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        uid = s.uid
+        assert s.load_report.kind == "timeout"
+    made = _processes_made(s)
+    assert 1 <= made < limits.processes, made
+    assert leftover_processes(uid) == []
+    assert _can_start_a_process()
+
+
+def test_a_naive_fork_bomb_is_stopped_by_the_process_limit(tmp_path, mode, bounded_processes):
+    path = write_py(tmp_path, """
+        import os
+        def bomb():
+            while True:
+                os.fork()
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        reply = s.call([Call("bomb")])[0]
+        # The fork past the cap fails: an exception in the child's main process (forked copies exit at once).
+        assert reply.kind == "exception" and "BlockingIOError" in reply.error
+        assert s.call([Call("bomb")])[0].kind == "exception"
+        assert s.restarts == 0
+
+
+def test_the_fallback_cgroup_caps_processes_below_the_uid_limit(tmp_path, bounded_processes):
+    """The fallback's pids cgroup holds on its own (whatever uid the processes run as), and says it was hit."""
+    if bounded_processes is None:
+        pytest.skip("the fallback's own pids cgroup needs a writable cgroup hierarchy")
+    path = write_py(tmp_path, FORK_BOMB)
+    limits = FAST.replace(request_seconds=1.0, processes=32)
+    with SandboxSession(path, limits=limits, mode="none") as s:
+        group = s._state.cgroup
+        assert group is not None and f"pids cgroup (at most {limits.processes} processes)" in s.isolation
+        with open(os.path.join(group.pids, "pids.max"), "w") as handle:
+            handle.write("8")  # below RLIMIT_NPROC: only the group can stop the bomb
+        assert s.call([Call("bomb")])[0].kind == "timeout"
+        refused = group.refused_forks()
+    assert refused > 0
+    assert 1 <= _processes_made(s) < 8
