@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, default=Path("graded"), help="output folder (default: ./graded)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="submissions graded in parallel (default: number of CPUs)")
-    p.add_argument("--db", help="gradebook: a SQLite file or a postgresql:// URL (default: OUT/gradebook.db)")
+    p.add_argument("--db", help="gradebook: a SQLite file or a postgresql:// URL without a password (default: "
+                                "$DLGRADE_DB, the URL in the 0600 file $DLGRADE_DB_FILE, or OUT/gradebook.db)")
     p.add_argument("--regrade", action="store_true",
                    help="grade submissions again even when their content is already graded (history is kept)")
     p.add_argument("--manifest", type=Path,
@@ -50,6 +51,13 @@ def add_limit_option(parser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.gradebook.credentials import CredentialError, gradebook_location
+
+    try:
+        args.db = gradebook_location(args.db)  # never a password on the command line
+    except CredentialError as exc:
+        print(f"dlgrade grade: {exc}", file=sys.stderr)
+        return 2
     assignment = load_assignment(args.assignment)
     from grader.exam import is_exam
 

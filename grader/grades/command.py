@@ -6,8 +6,9 @@
     dlgrade grades revoke   --db PATH STUDENT ASSIGNMENT [--question Q] --reason "..." --by NAME
     dlgrade grades history  --db PATH STUDENT ASSIGNMENT
 
-``--db`` is an SQLite file or a ``postgresql+psycopg://`` URL (default: $DLGRADE_DB,
-else graded/gradebook.db).
+``--db`` is an SQLite file or a ``postgresql+psycopg://`` URL without a password
+(default: $DLGRADE_DB, else the URL in the 0600 file $DLGRADE_DB_FILE, else
+graded/gradebook.db). A password goes in one of those two, never on the command line.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(dest="grades_command", required=True, metavar="ACTION")
 
     def db_option(parser):
-        parser.add_argument("--db", default=os.environ.get("DLGRADE_DB", DEFAULT_DB),
-                            help="gradebook: SQLite path or postgresql+psycopg:// URL "
-                                 f"(default: $DLGRADE_DB or {DEFAULT_DB})")
+        parser.add_argument("--db", help="gradebook: SQLite path or postgresql+psycopg:// URL without a password "
+                                          f"(default: $DLGRADE_DB, $DLGRADE_DB_FILE or {DEFAULT_DB})")
 
     show = sub.add_parser("show", help="final scores as a table")
     db_option(show)
@@ -77,8 +77,14 @@ def run(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from grader.gradebook import Gradebook
+    from grader.gradebook.credentials import CredentialError, gradebook_location
     from grader.gradebook.engine import database_url
 
+    try:
+        args.db = gradebook_location(args.db, DEFAULT_DB)
+    except CredentialError as exc:
+        print(f"dlgrade grades: {exc}", file=sys.stderr)
+        return 2
     try:
         gradebook = Gradebook.open(args.db, create=False)
     except sa.exc.OperationalError as exc:
