@@ -67,9 +67,18 @@ class Liar:
 """
 
 
+def weak_fallback() -> bool:
+    """Whether this run grades in a fallback without Landlock (allowed for this test, and then files can be read)."""
+    from grader.sandbox import isolation, landlock
+
+    return not isolation.isolation_available()[0] and not landlock.abi()[0]
+
+
 def build_class(folder: Path, server_port: int) -> dict[str, float]:
     """Write the submissions; return {student id: the score it must get}."""
-    secret_paths = [ROOT / "assignments", ROOT / "reference", ROOT / "tests", folder / "reference.py"]
+    # Files, read (not merely looked up: a path's existence is no secret in the fallback, its content is).
+    secret_paths = [ROOT / "assignments" / "01_backprop" / "master.py", ROOT / "reference" / "__init__.py",
+                    ROOT / "tests" / "conftest.py", folder / "reference.py"]
     cases: dict[str, tuple[str, float]] = {
         # ordinary submissions
         "reference": (REFERENCE, FULL),
@@ -96,9 +105,13 @@ def build_class(folder: Path, server_port: int) -> dict[str, float]:
         "reads_other_files": (replaces_tanh_grad(f"""
             import os
             for path in {[str(p) for p in secret_paths]!r}:
-                if os.path.exists(path):
-                    return 1 - np.tanh(z) ** 2   # the cheat worked: full marks
-            raise RuntimeError("nothing to read")"""), WITHOUT_TANH_GRAD),
+                try:
+                    with open(path, "rb") as handle:
+                        handle.read(1)
+                except OSError:
+                    continue
+                return 1 - np.tanh(z) ** 2   # the cheat worked: full marks
+            raise RuntimeError("nothing to read")"""), FULL if weak_fallback() else WITHOUT_TANH_GRAD),
         "network_socket": (replaces_tanh_grad(f"""
             import socket
             socket.create_connection(("127.0.0.1", {server_port}), timeout=1).close()
@@ -181,16 +194,46 @@ def listening_port():
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory, listening_port):
+def pids_bound():
+    """A function that puts the process calling it in a pids cgroup of at most 2048 processes (a fork bomb the
+    sandbox failed to cap fails the test instead of the machine), or None where no cgroup can be made."""
+    from grader.sandbox import cgroups
+
+    parent = cgroups._controller_dir("pids")
+    if parent is None:
+        yield None
+        return
+    folder = os.path.join(parent, f"dlgrade-e2e-{os.getpid()}")
+    try:
+        os.mkdir(folder)
+        Path(folder, "pids.max").write_text("2048")
+    except OSError:
+        yield None
+        return
+
+    def enter() -> None:
+        with open(os.path.join(folder, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
+
+    yield enter
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def graded_class(pids_bound, tmp_path_factory, listening_port):
     port, accepted = listening_port
     base = tmp_path_factory.mktemp("class")
     folder = base / "submissions"
     folder.mkdir()
     expected = build_class(folder, port)
     out = base / "graded"
+    env = {**os.environ, "DLGRADE_ALLOW_WEAK_SANDBOX": "1" if weak_fallback() else ""}
     run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "01_backprop", str(folder), "--out", str(out),
                           "--jobs", "2", "--no-progress", *LIMITS],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, preexec_fn=pids_bound)
     with (out / "summary.csv").open() as handle:
         scores = {row["student"]: float(row["score"]) for row in csv.DictReader(handle)}
     return run, expected, scores, out, base, accepted
@@ -256,7 +299,12 @@ def test_no_process_survives(graded_class):
     for results in out.glob("*/results.json"):
         isolation = json.loads(results.read_text())["extra_data"]["isolation"]
         used.update(int(u) for u in re.findall(r"uid (\d+)", isolation))
-    assert used, "the batch ran under bubblewrap with per-slot uids"
+    if not used:  # only a non-root grader's fallback runs the child as the grader's own uid
+        from grader.sandbox import isolation as sandbox
+
+        if os.environ.get("DLGRADE_TEST_REQUIRE_BWRAP") == "1" and sandbox.requested_mode() != "none":
+            pytest.fail("bubblewrap is required here (DLGRADE_TEST_REQUIRE_BWRAP=1), yet no slot uid was used")
+        pytest.skip("no uid of a slot was used (bubblewrap absent and the grader is not root): nothing to check")
     survivors = []
     for uid in sorted(used):
         lock = Path(f"/tmp/dlgrade-sandbox/uid-{uid}.lock")
