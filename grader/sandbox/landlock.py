@@ -4,7 +4,8 @@ Landlock (Linux 5.13 and later) lets any process, root or not, give up
 access to all but a list of paths, for itself and everything it starts.
 Without bubblewrap the child sees the real filesystem; under these rules it
 may read the Python runtime and run programs from /usr, read and write only
-its private copy of the submission and its home, and, where the kernel's
+its private copy of the submission and its home, read its own /proc folder
+and a few files there about the machine, and, where the kernel's
 Landlock is recent enough, neither bind nor connect TCP (ABI 4) nor signal
 processes outside its own tree (ABI 6).
 
@@ -42,6 +43,10 @@ _ARCHITECTURES = ("x86_64", "aarch64", "riscv64", "ppc64le", "s390x", "loongarch
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "hosts", "nsswitch.conf", "host.conf", "gai.conf")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+# Of /proc, the child reads its own process folder ("self" is resolved by the child when it applies the
+# rules: its own pid) and what numpy, OpenBLAS and TensorFlow read about the machine; not the folders of
+# other processes, whose command lines may name a socket, a database or worse.
+PROC_ENTRIES = ("self", "cpuinfo", "meminfo", "stat", "loadavg", "uptime", "version", "sys")
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,7 +119,7 @@ def _shared_rules(python_roots: tuple, hidden: tuple, readable: tuple) -> tuple:
         rules += _allow_except(top, excluded, READ_EXECUTE)
     rules += [(f"/etc/{name}", READ_FILE) for name in ETC_FILES]
     rules += [(device, READ_WRITE_FILE) for device in DEVICES]
-    rules.append(("/proc", READ))
+    rules += [(f"/proc/{name}", READ) for name in PROC_ENTRIES]
     rules += [(path, READ) for path in readable]
     unique, seen = [], set()
     for path, rights in rules:  # a symlinked folder (a venv's lib64) would repeat its target's rules

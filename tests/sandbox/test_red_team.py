@@ -208,6 +208,7 @@ def test_the_attacker_scores_what_the_template_scores_and_touches_nothing(tmp_pa
     said = (out / "attacker" / "stdout.txt").read_text()
     assert "ATTACK" not in said, said
     assert PASSWORD not in said
+    assert "grader.cli" not in said  # no other process's command line was readable, the grader's included
     assert "unix socket refused" in said or gradebook == "sqlite"
     planted = [d for d in _site_dirs() if os.path.exists(os.path.join(d, PLANTED))]
     for directory in planted:

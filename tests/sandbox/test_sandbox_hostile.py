@@ -338,7 +338,8 @@ def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(t
     (submission / "data.txt").write_text("my own data")
     unreadable = [REPO / "reference" / "dense.py", REPO / "tests" / "conftest.py", REPO / "pyproject.toml",
                   REPO / "assignments" / "01_backprop" / "master.py", other / "secret.py", gradebook,
-                  Path(mlxtend.__file__), Path("/root/.bashrc"), Path("/etc/shadow")]
+                  Path(mlxtend.__file__), Path("/root/.bashrc"), Path("/etc/shadow"),
+                  Path(f"/proc/{os.getpid()}/cmdline"), Path(f"/proc/{os.getpid()}/environ"), Path("/proc/1/cmdline")]
     write_py(submission, f"""
         import os, socket
         def attempt(what):
