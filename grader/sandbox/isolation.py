@@ -149,7 +149,10 @@ SIGNAL_SYSCALLS_DENIED = ("tkill", "pidfd_open", "pidfd_send_signal", "pidfd_get
 # AF_UNIX a local daemon through its socket file (a PostgreSQL gradebook on trust or peer
 # authentication, D-Bus; Landlock has no right for connect()), AF_NETLINK the kernel's routing and
 # audit interfaces. socketpair() stays: it reaches nothing but its own other end.
-FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no sockets)"
+# And no setsid()/setpgid(): outside a cpu cgroup of its own, each new session is a scheduler group of
+# its own (autogroup), so 48 busy processes in 48 sessions would take 48 shares of the CPU from classmates.
+SESSION_SYSCALLS_DENIED = ("setsid", "setpgid")
+FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no sockets, no new sessions)"
 ENV_ALLOW_WEAK = "DLGRADE_ALLOW_WEAK_SANDBOX"
 
 @functools.lru_cache(maxsize=None)
@@ -198,6 +201,8 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
             for name in SIGNAL_SYSCALLS_DENIED:
                 add(name)
             add("socket")
+            for name in SESSION_SYSCALLS_DENIED:
+                add(name)
         with tempfile.TemporaryFile() as handle:
             flt.export_bpf(handle)
             handle.seek(0)
@@ -470,6 +475,18 @@ def kill_tree(pid: int, rounds: int = 20) -> None:
             os.kill(target, signal.SIGKILL)
         except OSError:
             pass
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, parents first (Linux: read from /proc)."""
+    children = _children_map()
+    found, frontier = [pid], [pid]
+    while frontier:
+        for child in children.get(frontier.pop(0), ()):
+            if child not in found:
+                found.append(child)
+                frontier.append(child)
+    return found
 
 
 def _kill_if_uid(pid: int, uid: int) -> None:

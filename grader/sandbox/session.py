@@ -227,8 +227,10 @@ class SandboxSession:
             state.slot = isolation.claim_slot(self._slot_arg)
             self.uid = state.slot.uid
             self._seccomp, seccomp_words = isolation.seccomp_program()
+            # bubblewrap's own processes (its monitor, unshare, the shell) count too: a few more
+            state.cgroup, cgroup_words = cgroups.create(f"uid-{self.uid}", self.limits.processes + 4)
             self.isolation = (f"bubblewrap (pid/net/ipc/uts/mount namespaces), uid {self.uid}, "
-                              f"{seccomp_words}, rlimits")
+                              f"{seccomp_words}, rlimits" + (f", {cgroup_words}" if state.cgroup else ""))
         else:
             self._setup_fallback(why)
 
@@ -372,6 +374,7 @@ class SandboxSession:
             message, _ = self._read(child, deadline)
             if message.get("t") != "hello":
                 raise wire.WireError("the child did not start with a greeting")
+            self._enter_cgroup(child)
         except wire.FrameTimeout:
             self._kill()
             return finish(False, deadline_kind, f"the sandbox did not start within {limit:g} s")
@@ -542,17 +545,25 @@ class SandboxSession:
         finally:
             for fd in (req_r, rep_w) + ((seccomp_r,) if seccomp_r is not None else ()):
                 os.close(fd)
-        child = _Child(proc, req_w, rep_r, self.mode == "bwrap")
-        if self._state.cgroup is not None:
-            try:  # the child waits for its configuration: none of the student's code has run yet
-                self._state.cgroup.add(proc.pid)
-            except OSError as exc:
-                self._state.child = child
-                self._kill()
-                raise isolation.SandboxError(f"the child could not be put in its control group: {exc}") from None
         os.set_blocking(req_w, False)
         os.set_blocking(rep_r, False)
-        return child
+        return _Child(proc, req_w, rep_r, self.mode == "bwrap")
+
+    def _enter_cgroup(self, child: _Child) -> None:
+        """Move the started child (under bubblewrap: its few processes) into the session's control groups.
+
+        Called once it has said hello: it now waits for its configuration, so
+        none of the student's code has run and nothing is forking.
+        """
+        group = self._state.cgroup
+        if group is None:
+            return
+        try:
+            for pid in isolation.process_tree(child.proc.pid):
+                group.add(pid)
+        except OSError as exc:
+            self._kill()
+            raise isolation.SandboxError(f"the child could not be put in its control group: {exc}") from None
 
     # ------------------------------------------------------------- plumbing
     def _read(self, child: _Child, deadline: float):

@@ -98,3 +98,41 @@ def test_the_fallback_cgroup_caps_processes_below_the_uid_limit(tmp_path, bounde
         refused = group.refused_forks()
     assert refused > 0
     assert 1 <= _processes_made(s) < 8
+
+
+def test_busy_processes_share_one_childs_cpu(tmp_path, mode):
+    """Fairness between classmates: the child and all it starts are in a cpu cgroup of their own where one
+    can be made; in the fallback no process of it may start a session (a scheduler group) of its own."""
+    from grader.sandbox import cgroups, isolation
+
+    path = write_py(tmp_path, """
+        import os
+        def new_session():
+            try:
+                os.setsid()
+                return "allowed"
+            except PermissionError:
+                return "refused"
+        def new_group():
+            try:
+                os.setpgid(0, 0)
+                return "allowed"
+            except PermissionError:
+                return "refused"
+    """)
+    with SandboxSession(path, limits=FAST, mode=mode) as s:
+        replies = s.call([Call("new_session"), Call("new_group")])
+        group = s._state.cgroup
+        pids = isolation.process_tree(s._state.child.proc.pid)
+        where = {}
+        for pid in pids:
+            with open(f"/proc/{pid}/cgroup") as handle:
+                where[pid] = {line.split(":")[1]: line.split(":")[2].strip() for line in handle}
+    if mode == "none":
+        assert [r.value for r in replies] == ["refused", "refused"]
+    else:
+        assert all(r.ok for r in replies)
+    if cgroups._controller_dir("cpu") is None:
+        pytest.skip("no cpu cgroup can be made here: the fallback's refusal of new sessions is all there is")
+    assert group is not None and group.cpu is not None
+    assert all(groups.get("cpu", "").endswith(os.path.basename(group.cpu)) for groups in where.values()), where
