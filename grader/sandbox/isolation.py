@@ -489,6 +489,28 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def run_queue_seconds(pids: list[int]) -> float:
+    """Seconds the threads of ``pids`` have spent ready to run but waiting for a CPU.
+
+    From /proc/PID/task/TID/schedstat (its second field, in nanoseconds);
+    0.0 where the kernel does not keep it. Threads that have ended are not
+    counted, so this is a lower bound.
+    """
+    total = 0
+    for member in pids:
+        try:
+            threads = os.listdir(f"/proc/{member}/task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{member}/task/{tid}/schedstat", "rb") as handle:
+                    total += int(handle.read().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
+
+
 def _kill_if_uid(pid: int, uid: int) -> None:
     try:
         pidfd = os.pidfd_open(pid)

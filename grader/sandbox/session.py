@@ -12,6 +12,7 @@ import base64
 import inspect
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -80,6 +81,36 @@ class _Child:
                 except OSError:
                     pass
                 setattr(self, name, -1 if name != "pidfd" else None)
+
+
+class _Deadline:
+    """A wall-clock deadline that moves by the time the child spent waiting for a CPU a classmate held.
+
+    Wall time alone would blame a submission for a busy machine: when the
+    deadline passes while the child's processes waited on the run queue, the
+    deadline moves by that wait, up to ``limit`` seconds in all (so a
+    deadline never stretches past twice its length).
+    """
+
+    def __init__(self, started: float, limit: float, members) -> None:
+        self.at = started + limit
+        self.limit = limit
+        self.members = members  # () -> the pids of the child's processes
+        self.moved = 0.0
+        self.waited = isolation.run_queue_seconds(members())
+
+    def move_for_contention(self) -> bool:
+        """After the deadline passed: move it by the new run-queue wait; False if there is none to move by."""
+        if self.moved >= self.limit:
+            return False
+        waited = isolation.run_queue_seconds(self.members())
+        extra = min(waited - self.waited, self.limit - self.moved)
+        self.waited = waited
+        if extra < 0.05 * self.limit:
+            return False
+        self.at = max(self.at, time.monotonic()) + extra
+        self.moved += extra
+        return True
 
 
 class _State:
@@ -387,10 +418,11 @@ class SandboxSession:
         except wire.WireError as exc:
             self._kill()
             return finish(False, "protocol", f"the child sent malformed data: {exc}")
+        fair = _Deadline(started, limit, self._members(child)) if deadline_kind == "timeout" else None
         try:
             wire.write_all(child.req_w, wire.pack(self._config(child.proc.pid)), deadline)
             while True:
-                message, _ = self._read(child, deadline)
+                message, _ = self._read(child, deadline) if fair is None else self._read_fair(child, fair)
                 kind = message.get("t")
                 if kind == "sandbox_error" and not self.load_reports:
                     # Sent before any of the student's code has run: the sandbox itself failed.
@@ -415,7 +447,8 @@ class SandboxSession:
             if deadline_kind == "budget":
                 return finish(False, "budget", self._budget_message() + where)
             what = "notebook" if self._main_kind == "ipynb" else "import"
-            return finish(False, "timeout", f"loading the submission timed out after {limit:g} s{where} "
+            waited = f", {fair.moved:.1f} s more given for a busy machine" if fair is not None and fair.moved else ""
+            return finish(False, "timeout", f"loading the submission timed out after {limit:g} s{where}{waited} "
                                             f"(an infinite loop or slow code at {what} time?)")
         except wire.FrameEOF:
             code = self._kill(grace=2.0)
@@ -570,6 +603,35 @@ class SandboxSession:
         return wire.read_frame(child.rep_r, deadline=deadline, max_bytes=self.limits.reply_bytes,
                                pidfd=child.pidfd)
 
+    def _members(self, child: _Child):
+        """A function listing the child's processes: its control group's, cheap and exact; else /proc's tree
+        (read at the deadline only: at the start the child's own threads stand for it)."""
+        group = self._state.cgroup
+        if group is not None:
+            return group.pids_inside
+        started = [False]
+
+        def members() -> list[int]:
+            if not started[0]:
+                started[0] = True
+                return [child.proc.pid]
+            return isolation.process_tree(child.proc.pid)
+
+        return members
+
+    def _read_fair(self, child: _Child, deadline: _Deadline):
+        """Read a frame by ``deadline``, moved while the child waited for a CPU (see :class:`_Deadline`)."""
+        poller = select.poll()
+        poller.register(child.rep_r, select.POLLIN | select.POLLHUP | select.POLLERR)
+        if child.pidfd is not None:
+            poller.register(child.pidfd, select.POLLIN)
+        while True:
+            remaining = deadline.at - time.monotonic()
+            if remaining > 0 and poller.poll(max(1, int(remaining * 1000))):
+                return self._read(child, deadline.at)  # a frame (or the end) is coming: the old rules
+            if time.monotonic() >= deadline.at and not deadline.move_for_contention():
+                raise wire.FrameTimeout("the deadline passed")
+
     def _kill(self, grace: float = 0.0) -> int | None:
         return self._state.kill_child(grace)
 
@@ -632,13 +694,14 @@ class SandboxSession:
                 first = False
             return replies
 
+        fair = _Deadline(started, limit, self._members(child)) if deadline_kind == "timeout" else None
         try:
             try:
                 wire.write_all(child.req_w, wire.pack({"t": kind, "id": rid, "body": obj}, arrays), deadline)
             except wire.FrameEOF:
                 pass  # the child is gone; reading says how
             while len(replies) < count:
-                message, blob = self._read(child, deadline)
+                message, blob = self._read(child, deadline) if fair is None else self._read_fair(child, fair)
                 replies.append(self._decode_reply(message, blob, rid, len(replies), time.monotonic() - mark))
                 mark = time.monotonic()
         except wire.FrameTimeout:
