@@ -791,3 +791,21 @@ def test_the_mnist_copy_in_site_packages_is_out_of_reach(tmp_path, bwrap):
     """)
     with SandboxSession(path, limits=FAST, mode=bwrap) as s:
         assert s.get("FOUND").value == "ModuleNotFoundError"
+
+
+def test_a_stranger_is_not_graded_in_a_fallback_without_landlock(tmp_path, monkeypatch):
+    """Without Landlock the fallback's child could read and write whatever its uid may: refused unless forced."""
+    from grader.sandbox import landlock
+
+    monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (this kernel lacks it)"))
+    monkeypatch.delenv("DLGRADE_ALLOW_WEAK_SANDBOX", raising=False)
+    path = write_py(tmp_path, "def f():\n    return 1\n")
+    with pytest.raises(isolation.SandboxUnavailable, match="DLGRADE_ALLOW_WEAK_SANDBOX=1"):
+        SandboxSession(path, limits=FAST, mode="none")
+    with SandboxSession(path, limits=FAST, mode="none", own_code=True) as s:  # dlgrade check
+        assert s.call([Call("f")])[0].value == 1
+        assert "no Landlock (this kernel lacks it)" in s.isolation and "a weak sandbox" in s.isolation
+    monkeypatch.setenv("DLGRADE_ALLOW_WEAK_SANDBOX", "1")
+    with SandboxSession(path, limits=FAST, mode="none") as s:
+        assert s.call([Call("f")])[0].value == 1
+        assert "a weak sandbox" in s.isolation
