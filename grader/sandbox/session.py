@@ -851,8 +851,10 @@ def _sweep_stale_session_dirs() -> None:
 
 
 def _chown_tree(top: str, uid: int) -> None:
-    """Give the folder ``top`` and everything in it (none of it links: see _prepare_files) to ``uid``."""
+    """Give the folder ``top`` and everything in it (none of it links: see _prepare_files) to ``uid``, and
+    close ``top`` to every other uid (a classmate's child among them, should Landlock be missing)."""
     os.chown(top, uid, uid)
+    os.chmod(top, 0o700)
     for root, dirs, files in os.walk(top):
         for name in dirs + files:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
