@@ -809,3 +809,48 @@ def test_a_stranger_is_not_graded_in_a_fallback_without_landlock(tmp_path, monke
     with SandboxSession(path, limits=FAST, mode="none") as s:
         assert s.call([Call("f")])[0].value == 1
         assert "a weak sandbox" in s.isolation
+
+
+def test_without_landlock_a_root_graders_child_still_owns_nothing(tmp_path, monkeypatch):
+    """The red-team's second finding: where Landlock is missing (and the instructor allowed it), the child of
+    a root grader is the uid of its slot, so root's files stay root's: the gradebook, site-packages."""
+    if os.geteuid() != 0:
+        pytest.skip("the child runs as the grader's own uid unless the grader is root")
+    import sysconfig
+
+    from grader.sandbox import landlock
+
+    monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (as on an old kernel)"))
+    monkeypatch.setenv("DLGRADE_ALLOW_WEAK_SANDBOX", "1")
+    gradebook = tmp_path / "gradebook.sqlite"
+    gradebook.write_bytes(b"grades")
+    site_packages = sysconfig.get_paths()["purelib"]
+    planted = os.path.join(site_packages, "zz_dlgrade_planted_by_test.pth")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    path = write_py(mine, f"""
+        import os
+        def attempt(what):
+            try:
+                what()
+                return "allowed"
+            except OSError as exc:
+                return type(exc).__name__
+        def attack():
+            return {{"uid": os.getuid(),
+                     "gradebook": attempt(lambda: open({str(gradebook)!r}, "r+b").write(b"forged")),
+                     "pth": attempt(lambda: open({planted!r}, "w").write("import os\\n")),
+                     "root's home": attempt(lambda: open("/root/.bashrc", "rb").read())}}
+    """)
+    try:
+        with SandboxSession(path, limits=FAST, mode="none") as s:
+            reply = s.call([Call("attack")])[0]
+            assert "no Landlock (as on an old kernel)" in s.isolation and f"uid {s.uid}" in s.isolation
+    finally:
+        leaked = os.path.exists(planted)
+        if leaked:
+            os.unlink(planted)
+    assert reply.ok, reply
+    assert reply.value == {"uid": s.uid, "gradebook": "PermissionError", "pth": "PermissionError",
+                           "root's home": "PermissionError"}
+    assert gradebook.read_bytes() == b"grades" and not leaked
