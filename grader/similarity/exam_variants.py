@@ -135,7 +135,7 @@ def matcher_for_check(check: Any) -> Matcher | None:
         decimals = getattr(check, "decimals", None)
         if decimals is not None:
             atol = max(atol, 10.0 ** -decimals)
-        if kind == "number" and (getattr(check, "rtol", 0.0) or getattr(check, "sigfigs", None)):
+        if getattr(check, "rtol", 0.0) or getattr(check, "sigfigs", None):
             return rounded_matcher(full_credit)
         return tolerance_matcher(max(atol, 1e-12), full_credit)
     if kind in ("exact", "oneof"):

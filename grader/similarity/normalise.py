@@ -25,6 +25,8 @@ from grader.sandbox.child.loader import notebook_code_cells
 
 #: How large a submission's code may be before it is cut (characters): a bound on work, not a rule.
 MAX_CODE_CHARS = 400_000
+#: A notebook larger than this is not read at all (its outputs can be huge; its code never is).
+MAX_NOTEBOOK_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ def submission_code(path: str | Path, module: str | None = None) -> str:
     if path.is_dir():
         path = _main_file(path, module)
     if path.suffix == ".ipynb":
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"{path}: a notebook of {size:,} bytes is larger than the {MAX_NOTEBOOK_BYTES:,} "
+                             "bytes read for similarity")
         cells = notebook_code_cells(str(path))
         return "\n".join(source.rstrip("\n") + "\n" for _, source in cells)[:MAX_CODE_CHARS]
     if path.suffix == ".py":

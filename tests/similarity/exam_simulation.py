@@ -34,12 +34,11 @@ def _expected(rng: np.random.Generator, n: int) -> list[dict]:
     size = rng.integers(4, 61, (n, 2))
     correlation = rng.integers(-20, 21, (n, 2, 2))
     pool = rng.integers(0, 10, (n, 2, 2))
-    gradient = np.zeros((n, 4, 4), dtype=int)
+    gradient = np.zeros((n, 4, 4), dtype=int)   # one nonzero entry in each 2x2 window: where its max was
     rows, cols = rng.integers(0, 2, (n, 2, 2)), rng.integers(0, 2, (n, 2, 2))
-    for i in range(n):
-        for a in range(2):
-            for b in range(2):
-                gradient[i, 2 * a + rows[i, a, b], 2 * b + cols[i, a, b]] = rng.choice([-3, -2, -1, 1, 2, 3])
+    window_row, window_col = np.meshgrid(np.arange(2), np.arange(2), indexing="ij")
+    gradient[np.arange(n)[:, None, None], 2 * window_row + rows, 2 * window_col + cols] = rng.choice(
+        [-3, -2, -1, 1, 2, 3], (n, 2, 2))
     return [{**{key: float(numbers[key][i]) for key in NUMBER_KEYS},
              "OUTPUT_SHAPE": [int(size[i, 0]), int(size[i, 1]), int(filters[i])],
              "PARAMETERS": int((k[i] * k[i] * channels[i] + 1) * filters[i]),
