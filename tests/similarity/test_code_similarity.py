@@ -11,7 +11,7 @@ from grader.similarity.index import compare_class, holder_cap, make_document, te
 from grader.similarity.normalise import normalised_tokens, submission_code
 from grader.similarity.report import pair_page, write_code_pages
 
-from .classes import (ASSIGNMENTS, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, template_code,
+from .classes import (ASSIGNMENTS, ROOT, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, template_code,
                       with_copy)
 from .disguise import as_notebook, disguise
 
@@ -30,10 +30,14 @@ def _pair(p) -> frozenset:
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_untouched_template_alone_scores_nothing(assignment):
-    evidence = compare_class(documents(assignment, honest_class(assignment)))
-    assert len(evidence.documents[TEMPLATE_ONLY].fingerprints.hashes) == 0
-    assert evidence.best_score(TEMPLATE_ONLY) == 0.0
-    assert all(TEMPLATE_ONLY not in (p.a, p.b) for p in evidence.pairs)
+    """Handed in as the script or as the notebook, by one student or two."""
+    notebook = ROOT / "student_template" / assignment / f"{ASSIGNMENTS[assignment]}.ipynb"
+    codes = {**honest_class(assignment), "notebook_template_only": submission_code(notebook)}
+    evidence = compare_class(documents(assignment, codes))
+    for student in (TEMPLATE_ONLY, "notebook_template_only"):
+        assert len(evidence.documents[student].fingerprints.hashes) == 0
+        assert evidence.best_score(student) == 0.0
+        assert all(student not in (p.a, p.b) for p in evidence.pairs)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
