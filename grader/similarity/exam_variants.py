@@ -33,7 +33,7 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 ALPHA = 0.01
 #: The matches credited to every key before any is seen (Jeffreys' prior): a key no wrong answer has

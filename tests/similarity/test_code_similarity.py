@@ -11,8 +11,7 @@ from grader.similarity.index import compare_class, holder_cap, make_document, te
 from grader.similarity.normalise import normalised_tokens, submission_code
 from grader.similarity.report import pair_page, write_code_pages
 
-from .classes import (ASSIGNMENTS, ROOT, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, template_code,
-                      with_copy)
+from .classes import ASSIGNMENTS, ROOT, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, with_copy
 from .disguise import as_notebook, disguise
 
 DISGUISES = {
@@ -101,7 +100,8 @@ def test_code_that_does_not_tokenise_is_still_read():
 def test_a_passage_shared_by_much_of_the_class_counts_for_nothing_and_costs_no_pairs():
     """120 students who all wrote the same helper (not in the template) and nothing else in common."""
     rng = np.random.default_rng(5)
-    common = "def helper(values):\n    total = 0\n    for v in values:\n        total = total + v * v\n    return total\n"
+    common = ("def helper(values):\n    total = 0\n    for v in values:\n        total = total + v * v\n"
+              "    return total\n")
     codes = {}
     for i in range(120):
         own = "\n".join(f"x{j} = np.{rng.choice(['exp', 'log', 'sin', 'cos', 'tanh'])}(x{j - 1}) + {j}"
@@ -118,7 +118,8 @@ def test_a_passage_shared_by_much_of_the_class_counts_for_nothing_and_costs_no_p
 def test_the_side_by_side_page_marks_the_shared_passage_and_escapes_everything(tmp_path):
     template = "def f(x):\n    raise NotImplementedError\n"
     hostile = ("def f(x):\n    '''</pre><script>alert(1)</script>'''\n    s = '<img src=x onerror=alert(2)>'\n"
-               "    total = [v * 3 + 1 for v in x if v > 0]\n    return sum(total) / max(len(total), 1) - s.count('a')\n")
+               "    total = [v * 3 + 1 for v in x if v > 0]\n"
+               "    return sum(total) / max(len(total), 1) - s.count('a')\n")
     honest = "def f(x):\n    return sorted(x)[len(x) // 2]\n"
     other = "def f(x):\n    out = 0.0\n    for v in x:\n        out += abs(v)\n    return out\n"
     evidence = compare_class([make_document(s, c, template_kgrams(template)) for s, c in
@@ -130,4 +131,4 @@ def test_the_side_by_side_page_marks_the_shared_passage_and_escapes_everything(t
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
     assert "<mark>" in page and "hw&lt;1&gt;" in page
     index = write_code_pages(tmp_path / "sim", "hw<1>", evidence)
-    assert "<script>" not in index.read_text() and (tmp_path / "sim").glob("pair-*.html")
+    assert "<script>" not in index.read_text() and any((tmp_path / "sim").glob("pair-*.html"))
