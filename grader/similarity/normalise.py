@@ -18,8 +18,8 @@ import io
 import keyword
 import re
 import tokenize
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from grader.sandbox.child.loader import notebook_code_cells
 
@@ -29,8 +29,7 @@ MAX_CODE_CHARS = 400_000
 MAX_NOTEBOOK_BYTES = 50_000_000
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One normalised token and where it came from: ``code[start:end]``."""
     text: str
     start: int
