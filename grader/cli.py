@@ -18,6 +18,7 @@ COMMANDS = {
     "export": "grader.export.command",
     "report": "grader.feedback.command",
     "student-kit": "grader.kit.command",
+    "similarity": "grader.similarity.command",
     "demo": "grader.demo.command",
 }
 

@@ -15,7 +15,9 @@ value of a hidden question: hidden questions show only their safe message
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,52 @@ PASSED, PARTIAL, FAILED = "passed", "partial", "failed"
 NOT_IMPLEMENTED, ERROR, TIMEOUT = "not implemented", "error", "timeout"
 
 RESULTS_FORMAT = "dlgrade-results/1"
+
+
+def reply_digest(value: Any) -> str:
+    """16 hex digits that stand for a student's reply to one case, for instructors' similarity checks.
+
+    Equal replies give equal digests: floats are compared at float32 precision
+    (so two students who compute the same wrong number in a different order
+    still match), arrays by shape and values, containers element by element.
+    The digest says nothing of the value itself.
+    """
+    digest = hashlib.sha256()
+    _feed(digest, value, 0)
+    return digest.hexdigest()[:16]
+
+
+def _feed(digest, value: Any, depth: int) -> None:
+    import numpy as np
+
+    if depth > 20:
+        digest.update(b"<deep>")
+    elif value is None or isinstance(value, (bool, np.bool_)):
+        digest.update(repr(bool(value) if value is not None else None).encode())
+    elif isinstance(value, (int, np.integer)):
+        digest.update(b"i" + str(int(value)).encode())
+    elif isinstance(value, (float, np.floating)):
+        x = float(value)
+        digest.update(b"f" + (repr(float(np.float32(x))) if math.isfinite(x) else repr(x)).encode())
+    elif isinstance(value, str):
+        digest.update(b"s" + value.encode("utf-8", "replace") + b"\0")
+    elif isinstance(value, np.ndarray):
+        kind = "f" if value.dtype.kind in "fc" else value.dtype.kind
+        array = value.astype(np.float32) if kind == "f" else value.astype(np.int64) if kind in "iub" else value
+        digest.update(f"a{kind}{value.shape}".encode() + np.ascontiguousarray(array).tobytes())
+    elif isinstance(value, dict):
+        digest.update(b"{")
+        for key in sorted(value, key=str):
+            digest.update(str(key).encode() + b":")
+            _feed(digest, value[key], depth + 1)
+        digest.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _feed(digest, item, depth + 1)
+        digest.update(b"]")
+    else:
+        digest.update(f"<{type(value).__name__}>".encode())
 
 
 @dataclass
@@ -158,7 +206,9 @@ class SubmissionResult:
                  "public": q.public,
                  "cases": [{"label": c.label, "status": c.status, "fraction": c.fraction,
                             "message": c.message,
-                            **({"detail": c.detail} if (view == "instructor" or q.public) else {})}
+                            **({"detail": c.detail} if (view == "instructor" or q.public) else {}),
+                            **({"reply_digest": c.data["reply_digest"]}
+                               if view == "instructor" and "reply_digest" in c.data else {})}
                            for c in q.cases]}
                 for q in self.questions
             ],

@@ -18,7 +18,7 @@ from typing import Any
 
 from grader.authoring import Case, CompiledAssignment, CompiledQuestion
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
-                            LoadInfo, QuestionResult, SubmissionResult)
+                            LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
 from grader.sheets import AnswerSheetSession, answer_sheet_of
 
@@ -164,6 +164,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
                           weight=case.weight, seconds=time.perf_counter() - started)
     status = PASSED if checked.fraction >= 1.0 else PARTIAL if checked.fraction > 0 else FAILED
     data = dict(checked.data)
+    data["reply_digest"] = reply_digest(got)  # instructors' view only: the same rare wrong reply in two submissions
     if case.request["kind"] == "task" and replies[0].ok and isinstance(replies[0].value, dict):
         # What a harness reports besides the graded value (a training history, its time) feeds the reports.
         data["task"] = {k: v for k, v in replies[0].value.items() if k in TASK_REPORT_FIELDS}
