@@ -24,9 +24,14 @@ template (public questions only) and graded without the reference.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
+import inspect
+import re
 import importlib.util
 import sys
+import sysconfig
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -65,6 +70,9 @@ class Case:
     meta: dict = field(default_factory=dict)
     weight: float = 1.0
     share: str | None = None  # cases with the same key reuse one reply (e.g. one training run)
+    # Where the author declared the case: (file, line) in questions.py. Not part of the data, so
+    # moving a line in questions.py never changes a generated file.
+    origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def target(self) -> str:
@@ -110,6 +118,7 @@ class CompiledQuestion:
     cases: list[Case]
     scoring: str = "partial"  # "partial": weighted share of cases passed; "all": all or nothing
     prompt: str = ""          # markdown shown on an exam paper
+    origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)  # (file, def line)
 
     def to_data(self) -> dict:
         return {
@@ -348,6 +357,7 @@ class QuestionBuilder:
         return specs, calls
 
     def _add(self, case: Case) -> None:
+        case.origin = author_location()
         self.cases.append(case)
 
 
@@ -391,12 +401,17 @@ class Assignment:
         questions = []
         for declared in self._declared:
             builder = QuestionBuilder(self, declared.name, variant)
-            declared.build(builder)
+            where = _definition_of(declared.build)
+            try:
+                declared.build(builder)
+            except Exception as exc:
+                raise AuthoringError.from_exception(exc, question=declared.name, fallback=where) from exc
             if not builder.cases:
-                raise ValueError(f"{self.name}.{declared.name} declares no case")
+                raise AuthoringError("declares no case: call q.call, q.answer, q.expression, q.gradient, "
+                                     "q.loss_gradient or q.task in it", *where, question=declared.name)
             questions.append(CompiledQuestion(declared.name, declared.title, declared.points,
                                               declared.public, builder.cases, declared.scoring,
-                                              builder.prompt_text))
+                                              builder.prompt_text, origin=where))
         return CompiledAssignment(self.name, self.title, self.module, questions, dict(self.limits),
                                   variant)
 
@@ -433,18 +448,131 @@ def resolve_assignment_dir(name_or_path: str | Path) -> Path:
 
 
 def load_assignment(name_or_path: str | Path) -> Assignment:
-    """Import ``questions.py`` of an assignment and return its ``assignment`` object."""
+    """Import ``questions.py`` of an assignment and return its ``assignment`` object.
+
+    The assignment folder is imported as a package of its own
+    (``dlgrade_assignment_NAME``), so ``questions.py`` reaches the
+    assignment's own answer-key code in ``key/`` by a relative import
+    (``from .key import batchnorm``), and two assignments' ``key`` never mix.
+    An error while importing is raised as :class:`AuthoringError` naming the
+    file and line.
+    """
     folder = resolve_assignment_dir(name_or_path)
-    module_name = f"dlgrade_assignment_{folder.name}"
+    package_name = f"dlgrade_assignment_{_identifier(folder.name)}"
+    package_spec = importlib.util.spec_from_loader(package_name, loader=None, is_package=True)
+    package = importlib.util.module_from_spec(package_spec)
+    package.__path__ = [str(folder)]
+    for stale in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
+        del sys.modules[stale]  # a reload sees the files as they are now
+    sys.modules[package_name] = package
+    module_name = f"{package_name}.questions"
     spec = importlib.util.spec_from_file_location(module_name, folder / "questions.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise AuthoringError(f"syntax error: {exc.msg}", exc.filename or str(folder / "questions.py"),
+                             exc.lineno or 0) from exc
+    except Exception as exc:
+        raise AuthoringError.from_exception(exc, fallback=(str(folder / "questions.py"), 0)) from exc
     assignment = getattr(module, "assignment", None)
     if not isinstance(assignment, Assignment):
-        raise TypeError(f"{folder / 'questions.py'} must define `assignment = Assignment(...)`")
+        raise AuthoringError("must define `assignment = Assignment(...)`", str(folder / "questions.py"), 0)
     assignment.folder = folder
     return assignment
+
+
+# --------------------------------------------------------------------------
+# Authoring errors that name the file, the question and the line
+# --------------------------------------------------------------------------
+
+_THIS_FILE = str(Path(__file__).resolve())
+
+
+class AuthoringError(ValueError):
+    """A mistake in an assignment's sources, located: ``file:line: question NAME: message``."""
+
+    def __init__(self, message: str, file: str, line: int, *, question: str | None = None):
+        self.message, self.file, self.line, self.question = message, str(file), int(line or 0), question
+        super().__init__(self.located())
+
+    def located(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        about = f"question {self.question}: " if self.question else ""
+        return f"{where}: {about}{self.message}"
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, *, question: str | None = None,
+                       fallback: tuple[str, int]) -> "AuthoringError":
+        """The error ``exc`` raised while running the author's code, at the author's line.
+
+        The line is the innermost frame of the traceback that is not dlgrade's
+        nor a library's: a question function, ``questions.py`` or ``key/``.
+        """
+        if isinstance(exc, AuthoringError):
+            return exc
+        file, line = fallback
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            name = frame.f_code.co_filename
+            if _is_author_file(name):
+                file, line = name, lineno
+        message = f"{type(exc).__name__}: {exc}" + _expected_options(exc)
+        if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("dlgrade_assignment_"):
+            message += (" (an assignment's own answer-key code goes in its key/ folder and is imported "
+                        "relatively: `from .key import NAME`)")
+        return cls(message, file, line, question=question)
+
+
+def _is_author_file(filename: str) -> bool:
+    """Code an instructor wrote: not dlgrade's, not the standard library's nor an installed package's."""
+    path = Path(filename)
+    if filename.startswith("<") or not path.is_absolute():
+        return False
+    if "site-packages" in path.parts or "dist-packages" in path.parts:
+        return False
+    grader_dir = Path(_THIS_FILE).parent
+    reference_dir = grader_dir.parent / "reference"
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    return not any(path.resolve().is_relative_to(d) for d in (grader_dir, reference_dir, stdlib))
+
+
+def author_location() -> tuple[str, int] | None:
+    """(file, line) of the innermost caller outside dlgrade: where the author declared something."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if _is_author_file(frame.f_code.co_filename):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def _expected_options(exc: BaseException) -> str:
+    """For a check or builder given an option it does not have: the options it has, and the likeliest."""
+    match = re.match(r"(?:\w+\.)*?(\w+)\.(\w+)\(\) got an unexpected keyword argument '(\w+)'", str(exc))
+    if not isinstance(exc, TypeError) or not match:
+        return ""
+    owner, method, wrong = match.groups()
+    import grader.checks
+
+    target = getattr(grader.checks, owner, None) or {"QuestionBuilder": QuestionBuilder,
+                                                      "Assignment": Assignment}.get(owner)
+    function = getattr(target, method, None)
+    if function is None:
+        return ""
+    options = [p for p in inspect.signature(function).parameters if p not in ("self", "args", "kwargs")]
+    close = difflib.get_close_matches(wrong, options, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f" ({owner} takes {', '.join(options)}{guess})"
+
+
+def _definition_of(function: Callable) -> tuple[str, int]:
+    code = function.__code__
+    return code.co_filename, code.co_firstlineno
+
+
+def _identifier(name: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
 def _call(fn: str, args, kwargs, *, keep: str | None = None, pick: int | None = None) -> dict:

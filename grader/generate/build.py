@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.authoring import load_assignment
+from grader.generate.compare import data_files_differ
 from grader.generate.markers import solution_source, student_source
 from grader.generate.notebook import notebook_from_percent_script
 
@@ -84,13 +85,21 @@ def example_source(assignment_dir: Path, example: Example) -> str:
     return notebook_from_percent_script(header + source) if example.notebook else header + source
 
 
-def generate_assignment(assignment_dir: Path, template_root: Path, *, examples: bool = True) -> list[Path]:
-    """Write the student template of one assignment (and, with ``examples``, its generated
-    example submissions); return the paths written."""
+def generate_assignment(assignment_dir: Path, template_root: Path, *, examples: bool = True,
+                        examples_dir: Path | None = None) -> list[Path]:
+    """Write the student template of one assignment to ``template_root/NAME`` and, with
+    ``examples``, its generated example submissions to ``examples_dir`` (default: the
+    assignment's own ``examples/``); return the paths written.
+
+    Public checks whose data equal the files already there within
+    :mod:`grader.generate.compare`'s tolerance are kept byte for byte, so
+    generating on a CPU with another BLAS kernel changes nothing.
+    """
     assignment = load_assignment(assignment_dir)
     master = (assignment_dir / MASTER).read_text()
     stub = student_source(master)
     target = template_root / assignment.name
+    previous = _read_public_checks(target / "checks" / "public.json")
     if target.exists():
         shutil.rmtree(target)
     (target / "checks").mkdir(parents=True)
@@ -99,16 +108,37 @@ def generate_assignment(assignment_dir: Path, template_root: Path, *, examples: 
     written[0].write_text(stub)
     written[1].write_text(notebook_from_percent_script(stub))
     assignment.compile().public_only().save(written[2])
+    if previous is not None and not _public_checks_differ(written[2], previous):
+        for path, data in previous.items():
+            path.write_bytes(data)
     instructions = assignment_dir / "instructions.md"
     if instructions.is_file():
         shutil.copyfile(instructions, target / "instructions.md")
         written.append(target / "instructions.md")
+    examples_dir = Path(examples_dir) if examples_dir is not None else assignment_dir / "examples"
     for example in load_examples(assignment_dir) if examples else []:
         if example.generated:
-            path = assignment_dir / "examples" / example.file
+            path = examples_dir / example.file
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(example_source(assignment_dir, example))
             written.append(path)
     return written
+
+
+def _read_public_checks(path: Path) -> dict[Path, bytes] | None:
+    """The bytes of committed public checks (``.json`` and ``.npz``), or None if there are none."""
+    pair = [path, path.with_suffix(".npz")]
+    if not all(p.is_file() for p in pair):
+        return None
+    return {p: p.read_bytes() for p in pair}
+
+
+def _public_checks_differ(fresh: Path, previous: dict[Path, bytes]) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "public.json"
+        for path, data in previous.items():
+            (Path(tmp) / path.name).write_bytes(data)
+        return bool(data_files_differ(fresh, copy))
 
 
 def stale_files(assignment_dirs: list[Path], template_root: Path) -> list[str]:
@@ -139,6 +169,11 @@ def _compare_trees(fresh: Path, committed: Path) -> list[str]:
             out.append(f"{b}: missing")
         elif rel not in fresh_files:
             out.append(f"{b}: not generated any more")
+        elif rel.suffix == ".npz" and rel.with_suffix(".json") in fresh_files:
+            continue  # compared with its .json, as data
+        elif rel.suffix == ".json" and rel.with_suffix(".npz") in fresh_files:
+            moved = data_files_differ(a, b) if rel.with_suffix(".npz") in committed_files else ["no .npz"]
+            out += [f"{b}: out of date: {what}" for what in moved]
         elif not filecmp.cmp(a, b, shallow=False):
             out.append(f"{b}: out of date")
     return out

@@ -1,0 +1,1 @@
+"""Proving an assignment before a student sees it (``dlgrade validate``)."""
