@@ -422,15 +422,24 @@ class Assignment:
 
 
 def default_assignments_dir() -> Path:
-    """``$DLGRADE_ASSIGNMENTS``, else ``./assignments``, else the one beside this package."""
+    """``$DLGRADE_ASSIGNMENTS``, else ``$DLGRADE_COURSE/assignments`` (``dlgrade --course DIR``),
+    else ``./assignments``, else the one beside this package."""
     import os
 
     if os.environ.get("DLGRADE_ASSIGNMENTS"):
         return Path(os.environ["DLGRADE_ASSIGNMENTS"])
+    if os.environ.get("DLGRADE_COURSE"):
+        return Path(os.environ["DLGRADE_COURSE"]) / "assignments"
     here = Path.cwd() / "assignments"
     if here.is_dir():
         return here
     return Path(__file__).resolve().parent.parent / "assignments"
+
+
+def default_template_root(assignment_dir: Path | None = None) -> Path:
+    """Where generated student templates live: ``student_template/`` beside the assignments folder."""
+    assignments = Path(assignment_dir).resolve().parent if assignment_dir else default_assignments_dir().resolve()
+    return assignments.parent / "student_template"
 
 
 def resolve_assignment_dir(name_or_path: str | Path) -> Path:

@@ -20,11 +20,16 @@ COMMANDS = {
     "student-kit": "grader.kit.command",
     "similarity": "grader.similarity.command",
     "demo": "grader.demo.command",
+    "new": "grader.scaffold.command",
+    "validate": "grader.validate.command",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Auto-grading for a deep-learning course.")
+    parser.add_argument("--course", metavar="DIR", default=None,
+                        help="the course folder holding assignments/ and student_template/ (default: "
+                             "$DLGRADE_COURSE, else the current folder's assignments/)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         try:
@@ -51,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.course:
+        os.environ["DLGRADE_COURSE"] = os.path.abspath(args.course)
+        os.environ.pop("DLGRADE_ASSIGNMENTS", None)
     try:
         return args.run(args)
     except (FileNotFoundError, ValueError, TypeError) as exc:

@@ -1,0 +1,1 @@
+"""``dlgrade new``: a new assignment that validates and grades as it stands."""
