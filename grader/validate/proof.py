@@ -116,12 +116,13 @@ def requested_names(question: CompiledQuestion) -> Iterator[tuple[str, str, Any]
 def _check_names(loaded: Loaded, report: Report) -> None:
     defined = definitions(loaded.master)
     public_names = [n for n in defined if not n.startswith("_")]
-    missing = 0
+    missing: set = set()
     for question in loaded.compiled.questions:
         for kind, name, case in requested_names(question):
-            if name in defined:
-                continue
-            missing += 1
+            key = (question.name, name, case.origin)
+            if name in defined or key in missing:
+                continue  # a call in a loop declares many cases: one finding
+            missing.add(key)
             close = difflib.get_close_matches(name, public_names, n=1)
             guess = f"; did you mean {close[0]!r}?" if close else ""
             file, line = case.origin or question.origin or ("questions.py", 0)
