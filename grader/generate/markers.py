@@ -5,7 +5,8 @@ The markers are otter-assign's, so a master reads the same to both tools:
 - a block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` is the
   solution. Inside a function the student gets
   ``raise NotImplementedError("<function>: <hint>")``, the hint taken from
-  ``# HINT:`` lines in the block (kept as comments too). At module level each
+  ``# HINT:`` lines in the block (kept as comments too); without a hint, the
+  first line of the function's docstring says what to write. At module level each
   ``NAME = ...`` in the block becomes ``NAME = None  # TODO: your answer``.
 - a line ending in ``# SOLUTION`` (``LOSS = 0.2984  # SOLUTION``) becomes
   ``LOSS = None  # TODO: your answer``.
@@ -49,12 +50,25 @@ def _blocks(lines: list[str]):
         raise MarkerError(f"line {begin + 1}: BEGIN SOLUTION is never closed by END SOLUTION")
 
 
-def _enclosing_function(lines: list[str], index: int, indent: str) -> str | None:
-    for line in reversed(lines[:index]):
-        match = DEF.match(line)
+def _enclosing_function(lines: list[str], index: int, indent: str) -> tuple[str, str] | None:
+    """(name, first line of its docstring or "") of the function holding line ``index``."""
+    for position in range(index - 1, -1, -1):
+        match = DEF.match(lines[position])
         if match and len(match.group(1)) < len(indent):
-            return match.group(2)
+            return match.group(2), _docstring_summary(lines[position + 1:index])
     return None
+
+
+def _docstring_summary(body: list[str]) -> str:
+    """The first line of a docstring that opens ``body`` (after the signature's last line)."""
+    for i, line in enumerate(body):
+        text = line.strip()
+        if text.startswith(('"""', "'''")):
+            first = text[3:].split(text[:3])[0].strip()
+            return first or (body[i + 1].strip() if i + 1 < len(body) else "")
+        if text and not text.endswith((":", ",", "(")) and not text.startswith(")"):
+            return ""  # code before any docstring
+    return ""
 
 
 def student_source(source: str) -> str:
@@ -67,8 +81,9 @@ def student_source(source: str) -> str:
         body = lines[begin + 1:end]
         hints = [HINT.match(l).group(1) for l in body if HINT.match(l)]
         if indent:
-            function = _enclosing_function(lines, begin, indent) or "this part"
-            message = f"{function}: " + (" ".join(hints) if hints else "write this part")
+            function, summary = _enclosing_function(lines, begin, indent) or ("this part", "")
+            message = f"{function}: " + (" ".join(hints) if hints else
+                                         f"not written yet ({summary})" if summary else "not written yet")
             out.extend(f"{indent}# HINT: {h}" for h in hints)
             out.append(f"{indent}raise NotImplementedError({message!r})")
         else:

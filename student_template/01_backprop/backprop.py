@@ -50,12 +50,12 @@ def tanh_grad(z):
 
 def relu(z):
     """max(0, z), elementwise."""
-    raise NotImplementedError('relu: write this part')
+    raise NotImplementedError('relu: not written yet (max(0, z), elementwise.)')
 
 
 def relu_grad(z):
     """1.0 where z > 0, else 0.0 (we use 0 at z = 0, like TensorFlow)."""
-    raise NotImplementedError('relu_grad: write this part')
+    raise NotImplementedError('relu_grad: not written yet (1.0 where z > 0, else 0.0 (we use 0 at z = 0, like TensorFlow).)')
 
 
 # %% [markdown]
@@ -72,7 +72,7 @@ def relu_grad(z):
 # %%
 def dense_forward(x, W, b):
     """out = x @ W + b. x: (N, D), W: (D, M), b: (M,). Returns (out (N, M), cache)."""
-    raise NotImplementedError('dense_forward: write this part')
+    raise NotImplementedError('dense_forward: not written yet (out = x @ W + b. x: (N, D), W: (D, M), b: (M,). Returns (out (N, M), cache).)')
 
 
 def dense_backward(dout, cache):
@@ -83,12 +83,12 @@ def dense_backward(dout, cache):
 
 def activation_forward(z, kind):
     """a = g(z) for kind in "sigmoid", "tanh", "relu". Returns (a, cache)."""
-    raise NotImplementedError('activation_forward: write this part')
+    raise NotImplementedError('activation_forward: not written yet (a = g(z) for kind in "sigmoid", "tanh", "relu". Returns (a, cache).)')
 
 
 def activation_backward(da, cache):
     """da: dL/da, same shape as z. Returns dL/dz."""
-    raise NotImplementedError('activation_backward: write this part')
+    raise NotImplementedError('activation_backward: not written yet (da: dL/da, same shape as z. Returns dL/dz.)')
 
 
 # %% [markdown]
