@@ -53,8 +53,8 @@ def add_parser(subparsers) -> None:
     q = common("sheet", "write a student's blank answer sheet")
     q.add_argument("--student", required=True, help="the student's id")
     q.add_argument("--format", choices=sorted(SHEET_EXTENSIONS), default="toml", help="default toml")
-    q.add_argument("--out", default=None, help="a file (NAME.toml ...) or a folder (default: ./ID.toml); "
-                   "- for the terminal")
+    q.add_argument("--out", default="-", help="a file (NAME.toml ...) or a folder (OUT/ID.toml); "
+                   "default - : the terminal, so nothing is written unless asked")
     q.set_defaults(run=run_sheet)
 
     q = common("papers", "papers and blank answer sheets for a whole class")
@@ -126,7 +126,7 @@ def run_sheet(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     name = f"{sid}{SHEET_EXTENSIONS[args.format]}"
-    out = Path(args.out) if args.out else Path(name)
+    out = Path(args.out)
     if out.is_dir() or not out.suffix:  # a folder (made if needed)
         out = out / name
     out.parent.mkdir(parents=True, exist_ok=True)

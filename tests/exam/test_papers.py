@@ -110,10 +110,15 @@ def test_markdown_rendering_escapes_everything():
     assert "<li><code>k</code> &amp; co</li>" in out
 
 
-def test_paper_key_and_sheet_commands(in_tmp, compiled_for):
+def test_paper_key_and_sheet_commands(in_tmp, compiled_for, capsys):
     assert run_cli("exam", "paper", "midterm", "--student", "s1001") == 0
     assert run_cli("exam", "key", "midterm", "--student", "s1001") == 0
+    capsys.readouterr()
     assert run_cli("exam", "sheet", "midterm", "--student", "s1001") == 0
+    printed = capsys.readouterr().out
+    assert not (in_tmp / "s1001.toml").exists(), "without --out the sheet goes to the terminal only"
+    assert run_cli("exam", "sheet", "midterm", "--student", "s1001", "--out", "s1001.toml") == 0
+    assert (in_tmp / "s1001.toml").read_text(encoding="utf-8") == printed
     assert run_cli("exam", "sheet", "midterm", "--student", "s1001", "--format", "yaml", "--out", "sheets") == 0
     paper = compiled_for("s1001")
     md = (in_tmp / "papers" / "s1001" / "paper.md").read_text()
