@@ -25,6 +25,8 @@ def add_parser(subparsers) -> None:
                    help=f"mutants of the master to grade per assignment, at most (default {DEFAULT_MUTANTS}; "
                         "0 skips mutation testing)")
     p.add_argument("--no-examples", action="store_true", help="do not grade the examples")
+    p.add_argument("--no-tasks", action="store_true",
+                   help="leave out questions that train a model (minutes each), and so the examples")
     p.add_argument("--templates", type=Path, default=None,
                    help="student template root to check (default: student_template/ beside the assignments)")
     p.add_argument("--jobs", type=int, default=2, help="examples graded at once (default 2)")
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for folder in dirs:
         report = validate(folder, template_root=args.templates or default_template_root(folder),
-                          examples=not args.no_examples, mutants=args.mutants, jobs=args.jobs)
+                          examples=not args.no_examples, mutants=args.mutants, jobs=args.jobs,
+                          tasks=not args.no_tasks)
         print(report.text(), flush=True)
         failed += not report.ok
     if failed:

@@ -254,7 +254,7 @@ def check_master(loaded: Loaded, report: Report) -> bool:
                            question.name))
     if not short and result.load.ok and not result.grader_error:
         report.steps.append(f"the master scores full marks through the sandbox ({result.score:g}/"
-                            f"{loaded.compiled.max_score:g}; {result.isolation.split(':')[0]})")
+                            f"{loaded.compiled.max_score:g}; {result.isolation.split(',')[0]})")
         return True
     return False
 
@@ -381,15 +381,34 @@ def _mutants_for(master: str, names: list[str], limit: int) -> Iterator[Mutant]:
 # All of it
 # ---------------------------------------------------------------------------
 
+def without_tasks(compiled: CompiledAssignment) -> tuple[CompiledAssignment, list[str]]:
+    """``compiled`` without the questions that train a model (costly), and their names."""
+    kept = [q for q in compiled.questions if not any(c.request["kind"] == "task" for c in q.cases)]
+    dropped = [q.name for q in compiled.questions if q not in kept]
+    return CompiledAssignment(compiled.name, compiled.title, compiled.module, kept, dict(compiled.limits),
+                              compiled.variant), dropped
+
+
 def validate(folder: Path, *, template_root: Path | None = None, examples: bool = True,
-             mutants: int = DEFAULT_MUTANTS, jobs: int = 2) -> Report:
-    """Prove one assignment: the cheap steps, then (if they pass) the sandboxed ones."""
+             mutants: int = DEFAULT_MUTANTS, jobs: int = 2, tasks: bool = True) -> Report:
+    """Prove one assignment: the cheap steps, then (if they pass) the sandboxed ones.
+
+    ``tasks=False`` leaves out the questions that train a model (minutes each):
+    the master is proved on the others and the examples, whose declared scores
+    count every question, are not graded.
+    """
     folder = Path(folder)
     report = Report(folder.name)
     loaded = cheap_checks(folder, report)
     if not report.ok or loaded.compiled is None or loaded.master is None:
         return report
     report.assignment = loaded.compiled.name
+    if not tasks:
+        loaded.compiled, dropped = without_tasks(loaded.compiled)
+        if dropped:
+            examples = False
+            report.add(Finding(_show(folder / "questions.py"), 0, f"not run (--no-tasks): {', '.join(dropped)} "
+                               "train a model; the examples were not graded either", severity=NOTE))
     if not check_master(loaded, report):
         return report  # the examples and the mutants are measured against a master that scores full marks
     if examples:
