@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         generate_assignment(folder, templates, examples=False)  # the committed examples are up to date
         assignment = load_assignment(folder)
         examples = load_examples(folder)
+        if not examples:  # a new assignment: nothing to hand in for the demo class yet
+            print(f"== {folder.name}: no examples/examples.toml yet, so no demo class (dlgrade validate notes it)\n")
+            continue
         submissions = class_submissions(folder, examples, args.out / "submissions" / folder.name)
         print(f"== {folder.name}: {assignment.title}")
         outcome = grade_class(assignment, submissions, args.out / "graded" / folder.name, db=str(db),

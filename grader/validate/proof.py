@@ -37,7 +37,8 @@ TOLERANCE = 1e-3            # an example's score against its declared score (exa
 DEFAULT_MUTANTS = 30        # mutants graded per assignment, at most
 MUTANTS_PER_QUESTION = 4    # tried on one question before it is reported as never failing
 # A mutant is graded under tighter limits than a student: a wrong edit that loops costs seconds, not minutes.
-MUTANT_LIMITS = {"request_seconds": 5.0, "load_seconds": 15.0, "wall_seconds": 30.0, "max_restarts": 1}
+MUTANT_LIMITS = {"request_seconds": 5.0, "load_seconds": 15.0, "wall_seconds": 30.0, "cpu_seconds": 30,
+                 "max_restarts": 1}
 # Checks that test only an answer's form (a public question's), never its value: no mutant should fail them.
 FORM_ONLY = ("form", "expression_form")
 
@@ -313,7 +314,11 @@ def mutation_targets(question: CompiledQuestion) -> list[str]:
 
 def check_mutations(loaded: Loaded, report: Report, max_mutants: int = DEFAULT_MUTANTS) -> None:
     """Every question that grades values fails at least one plausible wrong answer."""
+    from grader.grade.engine import limits_for
+
     compiled, questions = loaded.compiled, loaded.compiled.questions
+    own = limits_for(compiled).to_dict()
+    overrides = {name: min(value, own[name]) for name, value in MUTANT_LIMITS.items()}
     targets = {q.name: mutation_targets(q) for q in questions}
     killed: dict[str, Mutant] = {}
     tried: dict[str, list[Mutant]] = {q.name: [] for q in questions}
@@ -327,7 +332,7 @@ def check_mutations(loaded: Loaded, report: Report, max_mutants: int = DEFAULT_M
             affected = [q for q in questions if mutant.target in targets[q.name]]
             subset = CompiledAssignment(compiled.name, compiled.title, compiled.module, affected,
                                         dict(compiled.limits), compiled.variant)
-            result = grade_source(subset, solution_source(mutant.source), overrides=MUTANT_LIMITS)
+            result = grade_source(subset, solution_source(mutant.source), overrides=overrides)
             graded += 1
             for q in affected:
                 tried[q.name].append(mutant)
