@@ -382,14 +382,17 @@ def test_question_builder_takes_a_derivation():
     assert w.check.check("w_bar = z_bar x + λ w", w.expected).passed
     assert df.check.check("y exp(x y)(-sin t) + (1 + x exp(x y)) 2t", df.expected).passed
     assert dl.check == Expression(symbols=("a", "y")) and dl.expected == "a - y"
-    with pytest.raises(TypeError):
-        a2 = Assignment("t2", title="t", module="m")
+    from grader.authoring import AuthoringError
 
-        @a2.question(points=1)
-        def q2(q):
-            q.expression("X", expected="a")
+    a2 = Assignment("t2", title="t", module="m")
 
+    @a2.question(points=1)
+    def q2(q):
+        q.expression("X", expected="a")
+
+    with pytest.raises(AuthoringError, match="question q2: TypeError: expression: give symbols") as raised:
         a2.compile()
+    assert isinstance(raised.value.__cause__, TypeError)
 
 
 def test_assignment_02_public_forms_match_its_hidden_checks():
