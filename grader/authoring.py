@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import inspect
 import re
@@ -533,6 +534,7 @@ class AuthoringError(ValueError):
         return cls(message, file, line, question=question)
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_author_file(filename: str) -> bool:
     """Code an instructor wrote: not dlgrade's, not the standard library's nor an installed package's."""
     path = Path(filename)
