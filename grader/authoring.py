@@ -468,15 +468,12 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     file and line.
     """
     folder = resolve_assignment_dir(name_or_path)
-    package_name = f"dlgrade_assignment_{_identifier(folder.name)}"
-    package_spec = importlib.util.spec_from_loader(package_name, loader=None, is_package=True)
-    package = importlib.util.module_from_spec(package_spec)
-    package.__path__ = [str(folder)]
-    for stale in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
+    module_name = f"dlgrade_assignment_{_identifier(folder.name)}"
+    for stale in [m for m in sys.modules if m == module_name or m.startswith(module_name + ".")]:
         del sys.modules[stale]  # a reload sees the files as they are now
-    sys.modules[package_name] = package
-    module_name = f"{package_name}.questions"
-    spec = importlib.util.spec_from_file_location(module_name, folder / "questions.py")
+    # questions.py is the package's own module, its folder the package's path: `.key` is folder/key.
+    spec = importlib.util.spec_from_file_location(module_name, folder / "questions.py",
+                                                  submodule_search_locations=[str(folder)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
