@@ -52,6 +52,15 @@ without penalty.
 late penalty (the earliest of equals); ``"last"`` counts the latest attempt
 within the limit. An attempt whose grading failed for a fault of the grader
 has no score and is never chosen.
+
+*An attempt that was not accepted never wipes one that was.* An attempt
+"not accepted" (late with ``accept_late = false``) or "too late" (beyond
+``late_max_days``) counts only when no accepted attempt can count. So under
+``"last"`` a late second sheet leaves the on-time first one counting (the
+late one stays in the record, marked); a student whose only attempts were not
+accepted gets 0 from the latest of them. Under ``"best"`` the rule changes
+nothing in practice (such an attempt scores 0), but it is the same rule.
+:func:`counting_rule` states the rule in words for the student's report.
 """
 
 from __future__ import annotations
@@ -323,6 +332,7 @@ class Attempt:
     number: int
     score: float | None
     key: Any = None   # the caller's handle (e.g. a submission id), returned untouched
+    accepted: bool = True   # False: "not accepted" or "too late"; counts only when nothing accepted can
 
 
 def over_limit(policy: Policy, number: int) -> bool:
@@ -334,9 +344,27 @@ def counted_attempt(policy: Policy, attempts: Iterable[Attempt]) -> Attempt | No
     eligible = [a for a in attempts if not over_limit(policy, a.number) and a.score is not None]
     if not eligible:
         return None
+    accepted = [a for a in eligible if a.accepted]
+    eligible = accepted or eligible
     if policy.counting == "last":
         return max(eligible, key=lambda a: a.number)
     return min(eligible, key=lambda a: (-a.score, a.number))
+
+
+def is_accepted(status: str) -> bool:
+    """Whether an attempt with this late status was accepted (it may still carry a penalty)."""
+    return status not in (NOT_ACCEPTED, TOO_LATE)
+
+
+def counting_rule(policy: Policy) -> str:
+    """Which attempt counts under ``policy``, in one sentence for a student."""
+    which = ("the attempt with the highest score after any late penalty (the earliest of equal scores)"
+             if policy.counting == "best" else "your latest attempt")
+    limit = (f" among your first {policy.max_attempts} attempt(s); later ones are recorded but never count"
+             if policy.max_attempts is not None else "")
+    late = ("; an attempt that was not accepted (too late) counts only if no accepted attempt exists"
+            if policy.has_deadline else "")
+    return f"What counts: {which}{limit}{late}."
 
 
 @dataclass(frozen=True)
@@ -369,5 +397,6 @@ def decide(policy: Policy, *, attempt: int, submitted_at: _dt.datetime | None,
 __all__: Sequence[str] = (
     "Policy", "PolicyError", "load_policy", "deadline", "late_minutes", "late_days", "late_status",
     "late_fraction", "penalised_score", "Attempt", "counted_attempt", "over_limit", "Decision", "decide",
+    "is_accepted", "counting_rule",
     "ON_TIME", "IN_GRACE", "LATE", "TOO_LATE", "NOT_ACCEPTED", "TIME_UNKNOWN", "EARLY",
 )

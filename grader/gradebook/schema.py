@@ -8,6 +8,14 @@ that change after insertion are the flags that say what is current
 the policy's decisions on ``submissions`` (attempt number, lateness, penalty,
 over the limit, counted), which are recomputed in the same transaction as
 any change that affects them.
+
+A mistaken submission or student can be removed (``dlgrade grades remove``):
+its rows are deleted, and a ``removals`` row keeps what was removed (a
+snapshot as JSON), by whom and why, so the history still tells it.
+
+Schema versions: 1, the first; 2 adds ``overrides.replaces`` (the override a
+new one replaced, restored when the new one is revoked) and ``removals``.
+:func:`migrate` brings a version-1 gradebook to version 2 in place.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import datetime as _dt
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -170,6 +178,7 @@ overrides = sa.Table(
     sa.Column("deactivated_at", UTCDateTime),
     sa.Column("deactivated_by", sa.Text),
     sa.Column("deactivation_reason", sa.Text),
+    sa.Column("replaces", sa.Integer),                  # the override this one replaced (restored on revoke)
     sa.CheckConstraint("length(trim(reason)) > 0", name="reason_required"),
     sa.CheckConstraint("length(trim(created_by)) > 0", name="by_required"),
     sa.Index(None, "assignment", "student"),
@@ -178,3 +187,28 @@ overrides = sa.Table(
 sa.Index("uq_overrides_active", overrides.c.assignment, overrides.c.student,
          sa.func.coalesce(overrides.c.question, ""), unique=True,
          sqlite_where=overrides.c.active, postgresql_where=overrides.c.active)
+
+removals = sa.Table(
+    "removals", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("assignment", NAME),                      # NULL: the student was removed from every assignment
+    sa.Column("student", NAME, nullable=False),
+    sa.Column("what", sa.Text, nullable=False),         # "attempt 2 (sha256 ...)", "the whole record", ...
+    sa.Column("snapshot", sa.JSON, nullable=False),     # the removed rows, as plain data
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("removed_by", sa.Text, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("length(trim(reason)) > 0", name="reason_required"),
+    sa.CheckConstraint("length(trim(removed_by)) > 0", name="by_required"),
+    sa.Index(None, "student", "assignment"),
+)
+
+
+def migrate(conn: sa.Connection, version: int) -> None:
+    """Bring a gradebook of schema ``version`` to :data:`SCHEMA_VERSION` (in the caller's transaction)."""
+    if version == 1:
+        conn.execute(sa.text("ALTER TABLE overrides ADD COLUMN replaces INTEGER"))
+        removals.create(conn, checkfirst=True)
+        version = 2
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"gradebook schema version {version} cannot be migrated to {SCHEMA_VERSION}")

@@ -34,7 +34,8 @@ import sqlalchemy as sa
 
 from grader.gradebook import schema as S
 from grader.gradebook.engine import WRITE_OPTION, database_url, make_engine, sqlite_path
-from grader.policy import Attempt, Decision, Policy, counted_attempt, decide, penalised_score, require_aware
+from grader.policy import (EARLY, IN_GRACE, NOT_ACCEPTED, ON_TIME, TIME_UNKNOWN, TOO_LATE, Attempt, Decision, Policy,
+                           counted_attempt, counting_rule, decide, is_accepted, penalised_score, require_aware)
 from grader.results import SubmissionResult
 
 T = TypeVar("T")
@@ -72,7 +73,20 @@ class StudentScore:
     grading_id: int | None
     overridden: bool             # an active override changed the score
     questions: tuple[QuestionScore, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # every reason the final score differs from the raw one, in words
+    counting: str = ""           # which attempt counts under the policy, in one sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what a student's report, a results file or a web page shows of this score."""
+        return {
+            "student": self.student, "assignment": self.assignment, "score": self.score,
+            "max_score": self.max_score, "raw_score": self.raw_score, "late_minutes": self.late_minutes,
+            "late_status": self.late_status, "late_penalty": self.late_penalty, "attempt": self.attempt,
+            "attempts": self.attempts, "overridden": self.overridden, "reasons": list(self.notes),
+            "counting": self.counting,
+            "questions": [{"question": q.question, "score": q.score, "max_score": q.max_score,
+                           "status": q.status, "overridden": q.overridden} for q in self.questions],
+        }
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,10 @@ class Gradebook:
             version = conn.execute(sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
             if version is None:
                 conn.execute(sa.insert(S.meta).values(key="schema_version", value=str(S.SCHEMA_VERSION)))
+            elif version.isdigit() and int(version) < S.SCHEMA_VERSION:
+                S.migrate(conn, int(version))
+                conn.execute(sa.update(S.meta).where(S.meta.c.key == "schema_version")
+                             .values(value=str(S.SCHEMA_VERSION)))
             elif version != str(S.SCHEMA_VERSION):
                 raise ValueError(f"{self.url} has gradebook schema version {version}; this dlgrade "
                                  f"reads version {S.SCHEMA_VERSION}")
@@ -333,11 +351,13 @@ class Gradebook:
 
     # -- overrides ---------------------------------------------------------------------
     def override(self, student_id: str, assignment: str, score: float, *, reason: str, by: str,
-                 question: str | None = None, create_student: bool = False) -> int:
+                 question: str | None = None, create_student: bool = False, force: bool = False) -> int:
         """Set a student's score on a question or (``question=None``) the whole assignment.
 
-        Replaces (deactivates) the active override of the same target. The student must be
-        known to the gradebook unless ``create_student``. Returns the override's id.
+        Replaces (deactivates) the active override of the same target; revoking the new one
+        restores it. The student must be known to the gradebook unless ``create_student``.
+        A score outside [0, max] (the assignment's, or the question's) is refused unless
+        ``force``; below 0 never. Returns the override's id.
         """
         student_id = _text(student_id, "student_id")
         reason = _text(reason, "reason (why the score is overridden)")
@@ -348,7 +368,7 @@ class Gradebook:
             question = _text(question, "question")
 
         def tx(conn):
-            self._require_assignment(conn, assignment)
+            info = self._require_assignment(conn, assignment)
             if not create_student:
                 self._require_student(conn, student_id)
             self._ensure_student(conn, student_id)
@@ -357,12 +377,18 @@ class Gradebook:
                 if known and question not in known:
                     raise ValueError(f"{assignment} has no question {question!r}; its questions: "
                                      f"{', '.join(sorted(known))}")
+            top = self._question_max(conn, assignment, question) if question is not None else info.max_score
+            if top and score > top and not force:
+                target = f"question {question}" if question is not None else assignment
+                raise ValueError(f"override score {score:g} is above the maximum of {target} ({top:g}); "
+                                 f"give --force (force=True) if that is meant (e.g. a bonus)")
             now = utcnow()
             previous = self._deactivate(conn, student_id, assignment, question, now=now, by=by,
                                         reason="replaced by a new override")
             override_id = conn.execute(sa.insert(S.overrides).values(
                 assignment=assignment, student=student_id, question=question, score=float(score),
-                reason=reason, created_by=by, created_at=now, active=True).returning(S.overrides.c.id)).scalar_one()
+                reason=reason, created_by=by, created_at=now, active=True,
+                replaces=previous[0] if previous else None).returning(S.overrides.c.id)).scalar_one()
             if previous:
                 conn.execute(sa.update(S.overrides).where(S.overrides.c.id.in_(previous))
                              .values(deactivation_reason=f"replaced by override #{override_id}"))
@@ -372,7 +398,8 @@ class Gradebook:
 
     def revoke_override(self, student_id: str, assignment: str, *, reason: str, by: str,
                         question: str | None = None) -> int:
-        """Deactivate the active override of this target (kept as history). Returns how many (0 or 1)."""
+        """Deactivate the active override of this target (kept as history) and restore the one it
+        replaced, if any, so that the score is what it was before. Returns how many were revoked (0 or 1)."""
         reason = _text(reason, "reason")
         by = _text(by, "by")
 
@@ -380,8 +407,79 @@ class Gradebook:
             self._require_assignment(conn, assignment)
             self._require_student(conn, student_id)
             self._ensure_student(conn, student_id)
-            return len(self._deactivate(conn, student_id, assignment, question, now=utcnow(), by=by,
-                                        reason=reason))
+            target = S.overrides.c.question.is_(None) if question is None else S.overrides.c.question == question
+            replaced = conn.execute(sa.select(S.overrides.c.replaces).where(
+                S.overrides.c.assignment == assignment, S.overrides.c.student == student_id, target,
+                S.overrides.c.active)).scalar()
+            revoked = self._deactivate(conn, student_id, assignment, question, now=utcnow(), by=by, reason=reason)
+            if revoked and replaced is not None:
+                conn.execute(sa.update(S.overrides).where(S.overrides.c.id == replaced).values(
+                    active=True, deactivated_at=None, deactivated_by=None, deactivation_reason=None))
+            return len(revoked)
+
+        return self._write(tx)
+
+    def remove(self, student_id: str, assignment: str | None = None, *, reason: str, by: str,
+               attempt: int | None = None) -> str:
+        """Delete a mistaken record, keeping what was deleted (and who, why) in ``removals``.
+
+        ``attempt``: that one submission (all its gradings) of ``student_id`` on ``assignment``.
+        Without it: the student's whole record on ``assignment`` (submissions, start, overrides).
+        Without ``assignment``: the student, from every assignment and from the roster.
+        Returns what was removed, in words.
+        """
+        student_id = _text(student_id, "student_id")
+        reason = _text(reason, "reason (why it is removed)")
+        by = _text(by, "by (who removes)")
+        if attempt is not None and assignment is None:
+            raise ValueError("an attempt is removed from an assignment: name the assignment too")
+
+        def tx(conn):
+            self._require_student(conn, student_id)
+            if assignment is not None:
+                self._require_assignment(conn, assignment)
+            subs = S.submissions
+            query = sa.select(subs).where(subs.c.student == student_id)
+            if assignment is not None:
+                query = query.where(subs.c.assignment == assignment)
+            rows = conn.execute(query.order_by(subs.c.id)).all()
+            if attempt is not None:
+                rows = [r for r in rows if r.attempt == attempt]
+                if not rows:
+                    raise ValueError(f"{student_id} has no attempt {attempt} on {assignment}")
+            elif assignment is not None and not rows and not self._has_overrides(conn, student_id, assignment):
+                raise ValueError(f"{student_id} has nothing recorded on {assignment}")
+            snapshot = self._snapshot(conn, rows)
+            ids = [r.id for r in rows]
+            grading_ids = list(conn.execute(sa.select(S.gradings.c.id).where(
+                S.gradings.c.submission_id.in_(ids))).scalars()) if ids else []
+            if grading_ids:
+                conn.execute(sa.delete(S.question_results).where(S.question_results.c.grading_id.in_(grading_ids)))
+                conn.execute(sa.delete(S.gradings).where(S.gradings.c.id.in_(grading_ids)))
+            if ids:
+                conn.execute(sa.delete(subs).where(subs.c.id.in_(ids)))
+            if attempt is None:
+                scope = [S.overrides.c.student == student_id]
+                starts = [S.starts.c.student == student_id]
+                if assignment is not None:
+                    scope.append(S.overrides.c.assignment == assignment)
+                    starts.append(S.starts.c.assignment == assignment)
+                snapshot["overrides"] = [_row_data(o) for o in conn.execute(sa.select(S.overrides).where(*scope))]
+                conn.execute(sa.delete(S.overrides).where(*scope))
+                conn.execute(sa.delete(S.starts).where(*starts))
+            if attempt is not None:
+                what = f"attempt {attempt} (sha256 {rows[0].sha256[:12]})"
+            elif assignment is not None:
+                what = f"the whole record ({len(rows)} submission(s))"
+            else:
+                what = f"the student, from every assignment and the roster ({len(rows)} submission(s))"
+                conn.execute(sa.delete(S.students).where(S.students.c.id == student_id))
+            conn.execute(sa.insert(S.removals).values(
+                assignment=assignment, student=student_id, what=what, snapshot=_plain(snapshot),
+                reason=reason, removed_by=by, removed_at=utcnow()))
+            if assignment is not None and attempt is not None:
+                self._refresh(conn, assignment, student_id)
+            return what
 
         return self._write(tx)
 
@@ -416,6 +514,30 @@ class Gradebook:
             scores.append(_student_score(policy, info, student, by_student.get(student, []),
                                          decided.get(student, {}), overrides_of.get(student, []), per_question))
         return scores
+
+    def final_score(self, assignment: str, student_id: str) -> StudentScore | None:
+        """One student's final score on ``assignment`` with every reason it differs from the raw
+        score (``notes``) and the counting rule; None when nothing is recorded for them.
+
+        This is the one record every view of a score is rendered from: the student's files,
+        the class report, the summary and exports, a web page.
+        """
+        return next((s for s in self.final_scores(assignment) if s.student == student_id), None)
+
+    def shown_results(self, assignment: str, student_id: str) -> dict | None:
+        """The results (instructor view, as recorded) that a student's report shows: the counted
+        attempt's current grading, else the latest attempt's; None when nothing is graded."""
+        final = self.final_score(assignment, student_id)
+        with self._read() as conn:
+            g, subs = S.gradings, S.submissions
+            query = (sa.select(g.c.results).join(subs, subs.c.id == g.c.submission_id)
+                     .where(subs.c.assignment == assignment, subs.c.student == student_id, g.c.is_current))
+            if final is not None and final.grading_id is not None:
+                query = query.where(g.c.id == final.grading_id)
+            else:
+                query = query.order_by(sa.func.coalesce(subs.c.submitted_at, subs.c.recorded_at).desc(),
+                                       subs.c.id.desc())
+            return conn.execute(query.limit(1)).scalar()
 
     def history(self, student_id: str, assignment: str) -> list[HistoryEntry]:
         """Every start, submission, grading and override of a student on an assignment, in time order."""
@@ -476,6 +598,14 @@ class Gradebook:
                         o.deactivated_at, "override deactivated",
                         f"override #{o.id} deactivated by {o.deactivated_by}: {o.deactivation_reason}",
                         question=o.question, by=o.deactivated_by, reason=o.deactivation_reason, id=o.id)))
+            removals = conn.execute(sa.select(S.removals).where(
+                S.removals.c.student == student_id,
+                sa.or_(S.removals.c.assignment == assignment, S.removals.c.assignment.is_(None)))
+                .order_by(S.removals.c.id)).all()
+            for r in removals:
+                entries.append((r.removed_at, 5, HistoryEntry(
+                    r.removed_at, "removal", f"removed {r.what} by {r.removed_by}: {r.reason}",
+                    by=r.removed_by, reason=r.reason, id=r.id)))
         entries.sort(key=lambda e: (e[0], e[1], e[2].id or 0))
         return [e for _, _, e in entries]
 
@@ -551,6 +681,27 @@ class Gradebook:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"no student {student_id!r} in the gradebook{hint}; add them to the roster "
                              f"first, or allow a new student (create_student=True, --new-student)")
+
+    def _question_max(self, conn, assignment: str, question: str) -> float | None:
+        return conn.execute(
+            sa.select(sa.func.max(S.question_results.c.max_score))
+            .join(S.gradings, S.gradings.c.id == S.question_results.c.grading_id)
+            .join(S.submissions, S.submissions.c.id == S.gradings.c.submission_id)
+            .where(S.submissions.c.assignment == assignment, S.question_results.c.question == question)).scalar()
+
+    def _has_overrides(self, conn, student_id: str, assignment: str) -> bool:
+        return conn.execute(sa.select(S.overrides.c.id).where(
+            S.overrides.c.student == student_id, S.overrides.c.assignment == assignment)).first() is not None
+
+    def _snapshot(self, conn, submissions) -> dict:
+        """What removing ``submissions`` deletes, as plain data: each with its gradings' scores."""
+        out = []
+        for sub in submissions:
+            gradings = conn.execute(sa.select(S.gradings.c.id, S.gradings.c.graded_at, S.gradings.c.score,
+                                              S.gradings.c.max_score, S.gradings.c.is_current)
+                                    .where(S.gradings.c.submission_id == sub.id)).all()
+            out.append(dict(_row_data(sub), gradings=[_row_data(g) for g in gradings]))
+        return {"submissions": out}
 
     def _policy(self, conn, assignment: str) -> Policy:
         return Policy.from_dict(self._require_assignment(conn, assignment).policy, source=f"{assignment} policy")
@@ -636,12 +787,13 @@ def _decide_student(policy: Policy, rows, started_at: _dt.datetime | None) -> di
         decisions[row.id] = d
         gradable = row.grading_id is not None and row.grader_error is None
         score = penalised_score(policy, row.score, row.graded_max, d.late_minutes) if gradable else None
-        attempts.append(Attempt(number, score, key=row.id))
+        attempts.append(Attempt(number, score, key=row.id, accepted=is_accepted(d.late_status)))
     chosen = counted_attempt(policy, attempts)
     return {rid: (d, chosen is not None and chosen.key == rid) for rid, d in decisions.items()}
 
 
 def _student_score(policy: Policy, info, student: str, rows, decided, overrides, per_question) -> StudentScore:
+    """The final score of one student and, in ``notes``, every reason it differs from the raw score."""
     whole = next((o for o in overrides if o.question is None), None)
     by_question = {o.question: o for o in overrides if o.question is not None}
     counted = next((r for r in rows if decided[r.id][1]), None)
@@ -652,6 +804,11 @@ def _student_score(policy: Policy, info, student: str, rows, decided, overrides,
     errors = sum(1 for r in rows if r.grader_error is not None)
     if errors:
         notes.append(f"{errors} attempt(s) with a grader error: regrade")
+    for row in rows:
+        decision = decided[row.id][0]
+        if row is not counted and not is_accepted(decision.late_status):
+            notes.append(f"attempt {decision.attempt} {decision.late_status} "
+                         f"(late by {_minutes(decision.late_minutes)}): recorded, does not count")
     questions: list[QuestionScore] = []
     late_minutes, late_status, penalty = 0.0, "", 0.0
     if counted is not None:
@@ -662,6 +819,8 @@ def _student_score(policy: Policy, info, student: str, rows, decided, overrides,
             questions.append(QuestionScore(q.question, o.score if o else q.score, q.max_score,
                                            "overridden" if o else q.status, o is not None))
         max_score = counted.graded_max
+        if len(rows) > 1:
+            notes.append(f"attempt {decision.attempt} of {len(rows)} counts")
     else:
         max_score = info.max_score
         if rows and not errors:
@@ -677,22 +836,49 @@ def _student_score(policy: Policy, info, student: str, rows, decided, overrides,
         score: float | None = penalised
     else:
         raw = score = None
-    if counted is not None and late_status not in ("on time", ""):
-        notes.append(f"{late_status}: {late_minutes:g} min after the deadline"
-                     + (f", -{penalty:g} points" if penalty else ""))
-    if by_question:
-        notes.append("question override(s): " + "; ".join(f"{o.question} = {o.score:g} ({o.reason}, {o.created_by})"
-                                                         for o in by_question.values()))
+    if counted is not None:
+        note = _late_note(policy, decided[counted.id][0], penalty)
+        if note:
+            notes.append(note)
+    for o in by_question.values():
+        notes.append(f"question {o.question} overridden to {o.score:g} by {o.created_by}: {o.reason}")
     if whole is not None:
         score = whole.score
-        notes.append(f"override: {whole.score:g} ({whole.reason}, {whole.created_by})")
+        notes.append(f"override by {whole.created_by}: {whole.score:g} / {max_score:g} ({whole.reason})")
     return StudentScore(
         student=student, assignment=info.name, score=score, max_score=max_score, raw_score=raw,
         late_minutes=late_minutes, late_status=late_status, late_penalty=penalty,
         attempt=decided[counted.id][0].attempt if counted is not None else None, attempts=len(rows),
         submission_id=counted.id if counted is not None else None,
         grading_id=counted.grading_id if counted is not None else None,
-        overridden=bool(whole is not None or by_question), questions=tuple(questions), notes=tuple(notes))
+        overridden=bool(whole is not None or by_question), questions=tuple(questions), notes=tuple(notes),
+        counting=counting_rule(policy))
+
+
+def _minutes(minutes: float) -> str:
+    """``1 min``, ``61.5 min``: minutes as a student reads them."""
+    return f"{round(minutes, 1):g} min"
+
+
+def _late_note(policy: Policy, decision: Decision, penalty: float) -> str:
+    """Why lateness changed (or did not change) the counted attempt's score; "" when on time."""
+    status = decision.late_status
+    if status in ("", ON_TIME):
+        return ""
+    if status == TIME_UNKNOWN:
+        return "submission time unknown: treated as on time"
+    if status == EARLY:
+        return "submitted before the opening: no penalty"
+    late = f"late by {_minutes(decision.late_minutes)}"
+    if status == IN_GRACE:
+        return f"{late}, within the {policy.late_grace_minutes:g} min grace: no penalty"
+    if status in (NOT_ACCEPTED, TOO_LATE):
+        return f"{status}: {late}; scores 0 (no accepted attempt to count instead)"
+    if not penalty:
+        return f"{late}: no penalty"
+    percent = f"{decision.penalty_fraction:.0%}" if policy.late_penalty_basis == "score" else \
+        f"{decision.penalty_fraction:.0%} of the maximum"
+    return f"{late} ({decision.late_days} day(s)): penalty -{percent}, -{penalty:g} points"
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -710,6 +896,11 @@ def _parse_time(text: str | None) -> _dt.datetime | None:
     except ValueError:
         return None
     return value if value.utcoffset() is not None else value.replace(tzinfo=_dt.timezone.utc)
+
+
+def _row_data(row) -> dict:
+    """A database row as plain JSON-ready data (times as ISO 8601)."""
+    return {k: (v.isoformat() if isinstance(v, _dt.datetime) else v) for k, v in row._mapping.items()}
 
 
 def _plain(value: Any) -> Any:
