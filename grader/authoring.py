@@ -366,10 +366,14 @@ class Assignment:
     """An assignment (or exam) as its author writes it."""
 
     def __init__(self, name: str, *, title: str, module: str, limits: dict | None = None,
-                 kind: str = "assignment"):
+                 kind: str = "assignment", submissions: str = "files"):
         if kind not in ("assignment", "exam"):
             raise ValueError(f"kind must be 'assignment' or 'exam' (an exam draws each student's numbers), got {kind!r}")
+        if submissions not in ("files", "folders"):
+            raise ValueError(f"submissions must be 'files' (one file per student, named by the student's id) "
+                             f"or 'folders' (one folder per student), got {submissions!r}")
         self.name = name
+        self.submissions = submissions   # how students hand in: see grader.grade.batch.find_submissions
         self.title = title
         self.module = module
         self.limits = dict(limits or {})

@@ -70,11 +70,25 @@ def _first_message(question, view: str) -> str:
     return ""
 
 
-def text_report(result: SubmissionResult, view: str = "student") -> str:
-    """The whole report: header, question table, then every failing case in full."""
-    header = (f"{result.assignment} / {result.submission}: {result.score:g} of {result.max_score:g} points"
+def text_report(result: SubmissionResult, view: str = "student", final: dict | None = None) -> str:
+    """The whole report: header, question table, then every failing case in full.
+
+    ``final`` (:meth:`grader.gradebook.StudentScore.to_dict`) is the gradebook's final score:
+    the header shows it, followed by every reason it differs from the graded score and the
+    rule for which attempt counts. ``view`` "student" never shows an expected value of a
+    hidden question; "instructor" shows everything (and says so in its first line).
+    """
+    audience = "FOR THE INSTRUCTOR ONLY (holds expected values): " if view == "instructor" else ""
+    score, top = result.score, result.max_score
+    if final is not None:
+        score = final.get("score")
+        top = final.get("max_score", top)
+    shown = "no score" if score is None else f"{score:g} of {top:g} points"
+    header = (f"{audience}{result.assignment} / {result.submission}: {shown}"
               + (f" (variant {result.variant})" if result.variant else ""))
     lines = [header, "=" * len(header), ""]
+    if final is not None:
+        lines += final_lines(final, result.score) + [""]
     if not result.load.ok:
         lines += [f"Your submission could not be loaded: {result.load.error}", ""]
     failed_cells = [c for c in result.load.cells if not c["ok"]]
@@ -93,3 +107,20 @@ def text_report(result: SubmissionResult, view: str = "student") -> str:
         lines += ["Grader error (not the student's fault):", result.grader_error, ""]
     lines.append(f"Graded in {result.seconds:.2f} s. Isolation: {result.isolation}.")
     return "\n".join(lines) + "\n"
+
+
+def final_lines(final: dict, graded: float | None = None) -> list[str]:
+    """How the final score came about, one line each: the graded score, every reason, the counting rule."""
+    score = final.get("score")
+    lines = [f"Final score: {'none' if score is None else format(score, 'g')} / {final.get('max_score', 0):g}"]
+    attempt = final.get("attempt")
+    if attempt is not None:
+        raw = final.get("raw_score")
+        lines.append(f"Graded score of the attempt that counts (attempt {attempt} of {final.get('attempts')}): "
+                     f"{raw:g}" if raw is not None else f"Attempt {attempt} counts")
+    elif graded is not None and final.get("attempts"):
+        lines.append(f"Graded score of the attempt shown here: {graded:g} (it does not count)")
+    lines += [f"- {reason}" for reason in final.get("reasons", [])]
+    if final.get("counting"):
+        lines.append(final["counting"])
+    return lines

@@ -218,15 +218,17 @@ class SubmissionResult:
         return extra
 
     def write(self, folder: Path) -> None:
-        """``results.json`` (student view, Gradescope schema), ``results.instructor.json``,
-        ``report.txt`` (instructor), ``feedback.txt`` and ``report.html`` (student)."""
+        """One result's files in one folder, without a gradebook (a class's files are written by
+        :mod:`grader.feedback.class_folder` from the gradebook instead): ``results.json``,
+        ``feedback.txt`` and ``report.html`` (the student's view), ``results.instructor.json``
+        and ``report.instructor.txt`` (the instructor's view, with expected values)."""
         from grader.report import text_report
 
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "results.json").write_text(json.dumps(self.to_gradescope("student"), indent=2))
         (folder / "results.instructor.json").write_text(
             json.dumps(self.to_gradescope("instructor"), indent=2))
-        (folder / "report.txt").write_text(text_report(self, view="instructor"))
+        (folder / "report.instructor.txt").write_text(text_report(self, view="instructor"))
         (folder / "feedback.txt").write_text(text_report(self, view="student"))
         (folder / "stdout.txt").write_text(self.stdout)
         try:

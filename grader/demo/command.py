@@ -104,6 +104,19 @@ def run_exam(out: Path, db: Path, jobs: int, progress: bool) -> dict[str, str]:
     return {row[0]: f"{round(row[1], 2):g}/{row[2]:g}" for row in outcome.rows if row[1] != ""}
 
 
+def gradebook_table(gradebook, names: list[str]) -> str:
+    """Every student's final score on each of ``names``, read from the gradebook."""
+    finals = {name: {s.student: s for s in gradebook.final_scores(name)} for name in names}
+
+    def cell(student: str, name: str) -> str:
+        s = finals[name].get(student)
+        return "-" if s is None or s.score is None else f"{round(s.score, 2):g}/{s.max_score:g}"
+
+    students = sorted({s for f in finals.values() for s in f}, key=lambda s: (s not in STUDENTS, s))
+    return table(["student", *names], [[s, *[cell(s, n) for n in names]] for s in students],
+                 align="l" + "r" * len(names))
+
+
 def run(args: argparse.Namespace) -> int:
     dirs = all_assignment_dirs()
     if args.assignments:
@@ -141,16 +154,18 @@ def run(args: argparse.Namespace) -> int:
             names.append("midterm")
             for student, score in exam_scores.items():
                 finals.setdefault(student, {})["midterm"] = score
-    print("== The class gradebook (final scores)")
-    print(table(["student", *names], [[s, *[finals.get(s, {}).get(n, "-") for n in names]] for s in STUDENTS],
-                align="l" + "r" * len(names)))
     from grader.gradebook import Gradebook
 
+    print("== The class gradebook (final scores, policy and overrides applied)")
     with Gradebook.open(db) as gradebook:
+        print(gradebook_table(gradebook, names))
         gradebook.export_csv(args.out / "grades.csv", per_question_path=args.out / "grades_per_question.csv")
     print(f"\nTemplates:        {templates}/\n"
-          f"Student reports:  {args.out}/graded/<assignment>/<student>/report.html (and report.txt)\n"
-          f"Class reports:    {args.out}/graded/<assignment>/report.html\n"
+          f"Student files:    {args.out}/graded/<assignment>/students/<student>/ (report.html, feedback.txt, "
+          f"results.json: the only files to hand out)\n"
+          f"Instructor files: {args.out}/graded/<assignment>/instructor/<student>/ (expected values: never hand "
+          f"out)\n"
+          f"Class reports:    {args.out}/graded/<assignment>/class-report.html and summary.csv\n"
           f"Gradebook:        {db}\n"
           f"LMS export:       {args.out / 'grades.csv'} and {args.out / 'grades_per_question.csv'}")
     return 0

@@ -1,11 +1,13 @@
-"""``dlgrade exam ...``: per-student papers, keys and answer sheets, and grading them.
+"""``dlgrade exam ...``: per-student papers, keys and answer sheets.
 
     dlgrade exam paper  EXAM --student ID [--out DIR]       the student's paper (markdown + HTML)
     dlgrade exam key    EXAM --student ID [--out DIR]       the instructor's key for that paper
     dlgrade exam sheet  EXAM --student ID [--format F]      a blank answer sheet (toml, yaml or py)
     dlgrade exam papers EXAM --students FILE --out DIR      papers and sheets for a whole class
-    dlgrade exam grade  EXAM SUBMISSION... [--student ID]   grade sheets (or .py files) per student
     dlgrade exam variant EXAM --student ID...               print variant ids
+
+An exam is graded like any assignment, into the gradebook with its policy:
+``dlgrade grade EXAM SHEETS... --out DIR --manifest times.csv``.
 
 EXAM is an exam's name (``midterm``) or folder. Variants need the exam's
 salt: ``DLGRADE_EXAM_SALT`` or the exam folder's ``secret.toml``.
@@ -67,12 +69,8 @@ def add_parser(subparsers) -> None:
                    help="answer sheet format (default toml)")
     q.set_defaults(run=run_papers)
 
-    q = common("grade", "grade answer sheets (or .py submissions) against each student's own paper")
-    q.add_argument("submissions", nargs="+", type=Path,
-                   help="files named ID.toml / ID.yaml / ID.py, or folders named ID")
-    q.add_argument("--student", default=None, help="the student's id (one submission only; "
-                   "default: the file's stem or the folder's name)")
-    q.add_argument("--out", type=Path, default=Path("graded"), help="output folder (default ./graded)")
+    q = sub.add_parser("grade", help=argparse.SUPPRESS, add_help=False)
+    q.add_argument("rest", nargs=argparse.REMAINDER)
     q.set_defaults(run=run_grade)
 
     q = common("variant", "print the variant id of students")
@@ -174,30 +172,16 @@ def run_papers(args: argparse.Namespace) -> int:
     return 0
 
 
+GRADE_MOVED = ("dlgrade exam grade is gone: an exam is graded like any assignment, with its policy "
+               "(deadline, attempts) and into the gradebook:\n"
+               "    dlgrade grade EXAM SHEETS... --out DIR --manifest times.csv\n"
+               "(each sheet against its student's own paper; see dlgrade grade --help). "
+               "dlgrade exam keeps papers, keys and sheets.")
+
+
 def run_grade(args: argparse.Namespace) -> int:
-    from grader.report import table
-
-    from .grading import grade_exam_submission
-
-    assignment = _load_exam(args.exam)
-    if args.student and len(args.submissions) != 1:
-        raise ValueError("--student goes with exactly one submission")
-    salt = exam_salt(assignment)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for path in args.submissions:
-        result = grade_exam_submission(assignment, path, student_id=args.student, salt=salt)
-        result.write(args.out / result.submission)
-        results.append(result)
-    print(table(["student", "variant", "score", "max", "read as"],
-                [[r.submission, r.variant or "-", f"{r.score:g}", f"{r.max_score:g}",
-                  r.isolation if r.load.ok else f"not read: {r.load.error}"] for r in results],
-                align="llrrl"))
-    errors = [r.submission for r in results if r.grader_error]
-    if errors:
-        print(f"grader errors (grade these again): {', '.join(errors)}", file=sys.stderr)
-        return 2
-    return 0
+    print(GRADE_MOVED, file=sys.stderr)
+    return 2
 
 
 def run_variant(args: argparse.Namespace) -> int:

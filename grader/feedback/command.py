@@ -1,6 +1,16 @@
-"""``dlgrade report RESULTS_DIR [--student ID]``: HTML reports from a graded folder.
+"""``dlgrade report RESULTS_DIR [--student ID] [--db URL]``: rewrite a graded folder's reports.
 
-Without ``--student``: the instructor's class report of RESULTS_DIR (a folder
+A class folder (``dlgrade grade --out`` writes one: ``RESULTS_DIR/class.json``)
+is rewritten from the gradebook, policy and overrides applied, as grading
+writes it: every student's files under ``students/`` and ``instructor/``,
+``summary.csv`` and ``class-report.html`` (``--student ID``: that student's
+files only). The gradebook is ``RESULTS_DIR/gradebook.db`` unless ``--db``
+names another (as for ``dlgrade grade --db``). Run it after ``dlgrade grades
+override``, ``revoke`` or ``remove`` so that the files say the same as the
+gradebook.
+
+Any other folder (older layouts, a single result's folder) is read as JSON:
+without ``--student``: the instructor's class report of RESULTS_DIR (a folder
 as ``dlgrade grade --out`` writes it), written to RESULTS_DIR/report.html.
 With ``--student ID``: that student's report rebuilt from
 RESULTS_DIR/ID/results.instructor.json (messages, details of public questions
@@ -17,6 +27,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader.feedback.class_folder import class_file, student_folder, write_class_folder, write_student_files
 from grader.feedback.instructor import RESULTS_FILE, write_instructor_report
 from grader.feedback.student import rebuild_student_report
 
@@ -34,6 +45,8 @@ def add_parser(subparsers) -> None:
                         "or the folder for a student's report (default the student's folder)")
     p.add_argument("--embed-images", action="store_true",
                    help="put the figures into the HTML as data URIs (one self-contained file)")
+    p.add_argument("--db", help="the class folder's gradebook: SQLite path or postgresql:// URL "
+                                "(default: RESULTS_DIR/gradebook.db)")
     p.set_defaults(run=run)
 
 
@@ -42,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"dlgrade report: {folder} is not a folder", file=sys.stderr)
         return 2
+    if class_file(folder):
+        return rewrite_class_folder(folder, args)
     if args.student or (folder / RESULTS_FILE).exists() or (folder / "results.json").exists():
         student_dir = folder / args.student if args.student else folder
         if args.student and (Path(args.student).name != args.student or args.student in (".", "..")):
@@ -61,4 +76,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"{rebuilt} student report(s) rebuilt", file=sys.stderr)
     path = write_instructor_report(folder, args.out, embed_images=args.embed_images)
     print(path)
+    return 0
+
+
+def rewrite_class_folder(folder: Path, args: argparse.Namespace) -> int:
+    """A class folder, rewritten from its gradebook (all of it, or one student's files)."""
+    from grader.gradebook import Gradebook
+
+    recorded = class_file(folder)
+    assignment = recorded.get("assignment")
+    db = args.db or (folder / recorded["gradebook"] if recorded.get("gradebook") else None)
+    if db is None:
+        print(f"dlgrade report: {folder} was graded into a gradebook elsewhere: give it with --db", file=sys.stderr)
+        return 2
+    with Gradebook.open(db, create=False) as gradebook:
+        if args.student:
+            final = gradebook.final_score(assignment, args.student)
+            if final is None:
+                print(f"dlgrade report: the gradebook holds nothing of {args.student} on {assignment}",
+                      file=sys.stderr)
+                return 2
+            write_student_files(gradebook, final, folder, embed_images=args.embed_images)
+            print(student_folder(folder, args.student))
+            return 0
+        finals = write_class_folder(gradebook, assignment, folder, gradebook_file=recorded.get("gradebook"),
+                                    embed_images=args.embed_images)
+    print(f"{folder}: {len(finals)} students' files, summary.csv and class-report.html rewritten from the "
+          f"gradebook", file=sys.stderr)
     return 0

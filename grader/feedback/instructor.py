@@ -1,9 +1,11 @@
 """The instructor's HTML report of a graded class.
 
 Input: a folder as ``dlgrade grade --out DIR`` leaves it, one
-``DIR/<student>/results.instructor.json`` per submission (read with ``json``;
-nothing is unpickled or evaluated). Output: ``DIR/report.html`` with its
-figures in ``DIR/report_files/``:
+``DIR/instructor/<student>/results.instructor.json`` per student (older folders:
+``DIR/<student>/``; read with ``json``; nothing is unpickled or evaluated),
+each holding the gradebook's final score, which the report shows (with its
+reasons) wherever it shows a student's score. Output: ``DIR/report.html`` (a
+class folder: ``DIR/class-report.html``) with its figures beside it:
 
 - the score distribution (histogram) and summary numbers;
 - per question: pass rates (stacked bars and a table);
@@ -56,11 +58,30 @@ class Submission:
     student: str
     folder: Path
     result: SubmissionResult
+    final: dict | None = None          # the gradebook's final score (extra_data.final), when recorded
+    report_folder: Path | None = None  # where the student's report.html is (default: ``folder``)
 
     @property
     def report(self) -> Path | None:
-        path = self.folder / REPORT_NAME
+        path = (self.report_folder or self.folder) / REPORT_NAME
         return path if path.exists() else None
+
+    @property
+    def score(self) -> float:
+        """The final score when the gradebook gave one (0 when nothing counts), else the graded score."""
+        if self.final is not None:
+            return float(self.final.get("score") or 0.0)
+        return self.result.score
+
+    @property
+    def max_score(self) -> float:
+        if self.final is not None and self.final.get("max_score"):
+            return float(self.final["max_score"])
+        return self.result.max_score
+
+    @property
+    def reasons(self) -> list[str]:
+        return list((self.final or {}).get("reasons") or [])
 
 
 @dataclass
@@ -112,13 +133,20 @@ def load_class(results_dir: Path) -> ClassResults:
         raise FileNotFoundError(f"{results_dir} is not a folder")
     submissions: list[Submission] = []
     unreadable: list[tuple[str, str]] = []
-    for path in sorted(results_dir.glob(f"*/{RESULTS_FILE}")):
+    # A class folder (grader.feedback.class_folder) keeps these under instructor/; older folders beside the report.
+    split = (results_dir / "instructor").is_dir()
+    pattern = f"instructor/*/{RESULTS_FILE}" if split else f"*/{RESULTS_FILE}"
+    for path in sorted(results_dir.glob(pattern)):
         try:
-            result = result_from_json(json.loads(path.read_text(encoding="utf-8")))
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            result = result_from_json(raw)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             unreadable.append((path.parent.name, f"{type(exc).__name__}: {exc}"))
             continue
-        submissions.append(Submission(result.submission or path.parent.name, path.parent, result))
+        final = (raw.get("extra_data") or {}).get("final")
+        submissions.append(Submission(result.submission or path.parent.name, path.parent, result,
+                                      final if isinstance(final, dict) else None,
+                                      results_dir / "students" / path.parent.name if split else None))
     return ClassResults(results_dir, submissions, unreadable, question_stats(submissions))
 
 
@@ -185,21 +213,21 @@ class InstructorReport:
     def header(self) -> str:
         subs = self.cls.submissions
         assignments = sorted({s.result.assignment for s in subs})
-        scores = [s.result.score for s in subs]
-        maxes = {s.result.max_score for s in subs}
+        scores = [s.score for s in subs]
+        maxes = {s.max_score for s in subs}
         top = max(maxes) if maxes else 0.0
         stats = [("submissions", str(len(subs)))]
         if scores and len(maxes) > 1:   # different maximums (several assignments): in percent
-            shares = [100 * s.result.score / s.result.max_score if s.result.max_score else 100.0 for s in subs]
+            shares = [100 * s.score / s.max_score if s.max_score else 100.0 for s in subs]
             stats += [("mean score", f"{statistics.fmean(shares):.0f}%"),
                       ("median", f"{statistics.median(shares):.0f}%"),
-                      ("full marks", str(sum(s.result.score >= s.result.max_score for s in subs))),
-                      ("no points", str(sum(s.result.score <= 0 for s in subs)))]
+                      ("full marks", str(sum(s.score >= s.max_score for s in subs))),
+                      ("no points", str(sum(s.score <= 0 for s in subs)))]
         elif scores:
             stats += [("mean score", f"{fmt_points(statistics.fmean(scores))} / {fmt_points(top)}"),
                       ("median", fmt_points(statistics.median(scores))),
-                      ("full marks", str(sum(s.result.score >= s.result.max_score for s in subs))),
-                      ("no points", str(sum(s.result.score <= 0 for s in subs)))]
+                      ("full marks", str(sum(s.score >= s.max_score for s in subs))),
+                      ("no points", str(sum(s.score <= 0 for s in subs)))]
         dates = sorted(s.result.graded_at for s in subs if s.result.graded_at)
         when = f" · graded {esc(dates[0][:10])}" + (f" to {esc(dates[-1][:10])}" if dates[-1][:10] != dates[0][:10]
                                                     else "") if dates else ""
@@ -237,11 +265,11 @@ class InstructorReport:
         subs = self.cls.submissions
         if not subs:
             return ""
-        maxes = {s.result.max_score for s in subs}
+        maxes = {s.max_score for s in subs}
         if len(maxes) == 1:
-            scores, top, unit = [s.result.score for s in subs], maxes.pop(), "points"
+            scores, top, unit = [s.score for s in subs], maxes.pop(), "points"
         else:
-            scores = [100 * s.result.score / s.result.max_score if s.result.max_score else 100.0 for s in subs]
+            scores = [100 * s.score / s.max_score if s.max_score else 100.0 for s in subs]
             top, unit = 100.0, "% of the points"
         png = figures.histogram_figure(scores, top, unit=unit)
         src = self.images.add(png, "scores")
@@ -352,7 +380,7 @@ class InstructorReport:
         if not subs:
             return ""
         rows = [[self.link(s), fmt_seconds(s.result.seconds), fmt_seconds(s.result.load.seconds),
-                 f"{fmt_points(s.result.score)} / {fmt_points(s.result.max_score)}",
+                 f"{fmt_points(s.score)} / {fmt_points(s.max_score)}",
                  ", ".join(sorted({q.status for q in s.result.questions if q.status in (TIMEOUT, ERROR)})) or "–"]
                 for s in subs]
         total = sum(s.result.seconds for s in self.cls.submissions)
@@ -389,9 +417,11 @@ class InstructorReport:
                 notes.append(f"{failed_cells} cell(s) raised")
             if r.grader_error:
                 notes.append("grader error")
-            pct = 100 * r.score / r.max_score if r.max_score else 100.0
-            rows.append([self.link(s), f"{fmt_points(r.score)} / {fmt_points(r.max_score)}", f"{pct:.0f}%",
-                         f"{sum(q.status == PASSED for q in r.questions)} / {len(r.questions)}",
+            notes += s.reasons
+            pct = 100 * s.score / s.max_score if s.max_score else 100.0
+            final = s.final is None or s.final.get("score") is not None
+            rows.append([self.link(s), f"{fmt_points(s.score) if final else '–'} / {fmt_points(s.max_score)}",
+                         f"{pct:.0f}%", f"{sum(q.status == PASSED for q in r.questions)} / {len(r.questions)}",
                          fmt_seconds(r.seconds), esc("; ".join(notes))])
         return ("<section aria-labelledby=\"all-heading\"><h2 id=\"all-heading\">All submissions</h2>"
                 + table_html(["Student", "Score", "%", "Questions passed", "Grading took", "Notes"], rows,

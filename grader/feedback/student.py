@@ -46,12 +46,14 @@ TABLE_ROWS, TABLE_COLS = 12, 12
 
 
 def write_student_report(result: SubmissionResult, folder: Path, *, report_data: dict | None = None,
-                         embed_images: bool = False) -> Path:
+                         embed_images: bool = False, final: dict | None = None) -> Path:
     """Write ``folder/report.html`` (figures in ``folder/report_files/``) for ``result``; return its path.
 
     ``report_data`` is the figure data (:func:`grader.feedback.data.report_data`);
     by default it is taken from ``result``'s cases. It is saved as
     ``report_files/report-data.json`` so that the report can be rebuilt.
+    ``final`` (:meth:`grader.gradebook.StudentScore.to_dict`) is the gradebook's final
+    score: the report leads with it and says why it differs from the graded score.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,9 +62,10 @@ def write_student_report(result: SubmissionResult, folder: Path, *, report_data:
         report_data = report_data_mod.report_data(result)
     images = Images(path, embed=embed_images)
     images.clear()
-    body = StudentReport(result, report_data, images).render()
-    path.write_text(page(f"{result.assignment} – {result.submission}: {fmt_points(result.score)} of "
-                         f"{fmt_points(result.max_score)} points", body), encoding="utf-8")
+    report = StudentReport(result, report_data, images, final)
+    body = report.render()
+    path.write_text(page(f"{result.assignment} – {result.submission}: {report.score_text()}", body),
+                    encoding="utf-8")
     if report_data.get("questions") or report_data.get("training"):
         images.folder.mkdir(parents=True, exist_ok=True)
         (images.folder / DATA_NAME).write_text(json.dumps(report_data, separators=(",", ":")), encoding="utf-8")
@@ -85,7 +88,9 @@ def rebuild_student_report(student_dir: Path, out: Path | None = None, *, embed_
         source = student_dir / "results.json"
     if not source.exists():
         raise FileNotFoundError(f"{student_dir} holds no results.instructor.json or results.json")
-    result = result_from_json(json.loads(source.read_text(encoding="utf-8")))
+    results = json.loads(source.read_text(encoding="utf-8"))
+    result = result_from_json(results)
+    final = (results.get("extra_data") or {}).get("final")
     figure_data = None
     data_file = student_dir / f"{Path(REPORT_NAME).stem}_files" / DATA_NAME
     if data_file.exists():
@@ -99,7 +104,7 @@ def rebuild_student_report(student_dir: Path, out: Path | None = None, *, embed_
         figure_data = {"format": report_data_mod.FORMAT, "sha256": result.sha256, "questions": [],
                        "training": [], "missing": True}
     return write_student_report(result, Path(out or student_dir), report_data=figure_data,
-                                embed_images=embed_images)
+                                embed_images=embed_images, final=final if isinstance(final, dict) else None)
 
 
 def result_from_json(results: dict) -> SubmissionResult:
@@ -136,8 +141,9 @@ def result_from_json(results: dict) -> SubmissionResult:
 
 
 class StudentReport:
-    def __init__(self, result: SubmissionResult, data: dict, images: Images):
+    def __init__(self, result: SubmissionResult, data: dict, images: Images, final: dict | None = None):
         self.r = result
+        self.final = final
         self.data = data
         self.images = images
         self.array_figures = 0
@@ -148,9 +154,32 @@ class StudentReport:
                 self.by_case[(q.get("name"), c.get("label"))] = c
 
     def render(self) -> str:
-        parts = [self.header(), self.problems(), self.overview(), self.training(), self.questions(),
-                 self.footer()]
+        parts = [self.header(), self.standing(), self.problems(), self.overview(), self.training(),
+                 self.questions(), self.footer()]
         return "\n".join(p for p in parts if p)
+
+    def scores(self) -> tuple[float | None, float]:
+        """(score, maximum) shown: the gradebook's final score when there is one, else the graded one."""
+        if self.final is not None:
+            return self.final.get("score"), float(self.final.get("max_score") or self.r.max_score)
+        return self.r.score, self.r.max_score
+
+    def score_text(self) -> str:
+        score, top = self.scores()
+        return "no score" if score is None else f"{fmt_points(score)} of {fmt_points(top)} points"
+
+    def standing(self) -> str:
+        """Why the final score is what it is: the graded score, every reason, the counting rule."""
+        if self.final is None:
+            return ""
+        from grader.report import final_lines
+
+        lines = final_lines(self.final, self.r.score)
+        items = "".join(f"<li>{esc(line[2:])}</li>" for line in lines if line.startswith("- "))
+        plain = "".join(f"<p>{esc(line)}</p>" for line in lines[1:] if not line.startswith("- "))
+        return ("<section class=\"card\" aria-labelledby=\"final-heading\" id=\"final\">"
+                f"<h2 id=\"final-heading\">{esc(lines[0])}</h2>{plain}"
+                + (f"<ul id=\"reasons\">{items}</ul>" if items else "") + "</section>")
 
     # -- top ---------------------------------------------------------------
     def header(self) -> str:
@@ -158,7 +187,8 @@ class StudentReport:
         counts: dict[str, int] = {}
         for q in r.questions:
             counts[q.status] = counts.get(q.status, 0) + 1
-        share = r.score / r.max_score if r.max_score else 1.0
+        score, top = self.scores()
+        share = (score or 0.0) / top if top else 1.0
         pct = max(0.0, min(100.0, 100 * share))
         count_items = "".join(f"<li>{badge(s, f'{n} {STATUS_WORDS.get(s, s).lower()}')}</li>"
                               for s, n in sorted(counts.items(), key=lambda kv: _STATUS_ORDER.get(kv[0], 9)))
@@ -169,8 +199,8 @@ class StudentReport:
             f"<h1>Grading report</h1></header>"
             "<section class=\"card summary\" aria-labelledby=\"score-heading\">"
             "<div><h2 id=\"score-heading\" class=\"sr-only\">Score</h2>"
-            f"<div class=\"score\" id=\"score\">{fmt_points(r.score)} <span class=\"of\">/ "
-            f"{fmt_points(r.max_score)} points</span></div>"
+            f"<div class=\"score\" id=\"score\">{'–' if score is None else fmt_points(score)} "
+            f"<span class=\"of\">/ {fmt_points(top)} points</span></div>"
             f"<div class=\"bar\" role=\"img\" aria-label=\"{pct:.0f} percent of the points\">"
             f"<span style=\"width:{pct:.1f}%\"></span></div>"
             f"<div class=\"muted small\">{pct:.0f}% of the points</div></div>"

@@ -31,32 +31,64 @@ class GradeJob:
     compiled: CompiledAssignment
 
 
-def find_submissions(paths: Iterable[Path], module: str, *, sheets: bool = False) -> list[Path]:
-    """Expand class folders into submissions.
+SUBMISSION_ID_RULE = """\
+Submission ids (one rule): a submission is a file (.py or .ipynb; for an exam
+also an answer sheet .toml/.yaml/.yml) and its id is the student's id: the
+file's name without its suffix (alice.py -> alice). A folder named on the
+command line is a class folder: every such file directly inside it is a
+submission; its subfolders are not students. Only when the assignment asks
+for folder submissions (Assignment(..., submissions="folders")) is a folder
+holding MODULE.py/.ipynb (or one .py/.ipynb) a submission, with the folder's
+name as its id; a class folder then holds one such folder per student."""
 
-    A path is a submission when it is a ``.py``/``.ipynb`` file, or a folder
-    holding ``MODULE.py``/``MODULE.ipynb`` (or exactly one ``.py``/``.ipynb``).
-    Any other folder is a class folder: each of its entries that is a
-    submission is graded. With ``sheets`` (an exam), answer sheets count too.
+
+@dataclass
+class Found:
+    """What a command line names: the submissions, and what in its class folders is not one."""
+    submissions: list[Path]
+    ignored: list[Path]
+
+
+def find_submissions(paths: Iterable[Path], module: str, *, sheets: bool = False,
+                     folders: bool = False) -> list[Path]:
+    """Expand class folders into submissions (:data:`SUBMISSION_ID_RULE`); see :func:`find_class`."""
+    return find_class(paths, module, sheets=sheets, folders=folders).submissions
+
+
+def find_class(paths: Iterable[Path], module: str, *, sheets: bool = False, folders: bool = False) -> Found:
+    """The submissions that ``paths`` name, by :data:`SUBMISSION_ID_RULE`.
+
+    ``sheets``: answer sheets count as submissions (an exam). ``folders``: the assignment
+    takes one folder per student instead of one file. Raises ValueError naming a path that
+    is not a submission, and ids that two submissions share.
     """
     suffixes = SUBMISSION_SUFFIXES + (SHEET_SUFFIXES if sheets else ())
     found: list[Path] = []
+    ignored: list[Path] = []
     for path in map(Path, paths):
         if not path.exists():
             raise FileNotFoundError(f"no such submission: {path}")
-        if is_submission(path, module, suffixes):
+        if path.is_file():
+            if path.suffix not in suffixes:
+                raise ValueError(f"{path} is not a submission: expected a file ending in {', '.join(suffixes)}")
             found.append(path)
-        elif path.is_dir():
-            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            found.extend(p for p in entries if is_submission(p, module, suffixes))
-        else:
-            raise ValueError(f"{path} is not a submission: expected a .py or .ipynb file, "
-                             f"or a folder holding {module}.py or {module}.ipynb")
+            continue
+        if folders and is_submission(path, module, suffixes):
+            found.append(path)
+            continue
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith((".", "__")))
+        for entry in entries:
+            if entry.is_file() and not folders and entry.suffix in suffixes:
+                found.append(entry)
+            elif entry.is_dir() and folders and is_submission(entry, module, suffixes):
+                found.append(entry)
+            else:
+                ignored.append(entry)
     ids = [submission_id_for(p) for p in found]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"two submissions share the id(s) {duplicates}: rename one of each")
-    return found
+    return Found(found, ignored)
 
 
 def is_submission(path: Path, module: str, suffixes: tuple[str, ...] = SUBMISSION_SUFFIXES) -> bool:

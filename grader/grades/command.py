@@ -4,7 +4,17 @@
     dlgrade grades export   --db PATH --format csv --out FILE [--per-question FILE]
     dlgrade grades override --db PATH STUDENT ASSIGNMENT [--question Q] --score X --reason "..." --by NAME
     dlgrade grades revoke   --db PATH STUDENT ASSIGNMENT [--question Q] --reason "..." --by NAME
+    dlgrade grades remove   --db PATH STUDENT [ASSIGNMENT [--attempt N]] --reason "..." --by NAME
     dlgrade grades history  --db PATH STUDENT ASSIGNMENT
+
+An override outside [0, max] needs --force. A revoke restores what the revoked
+override replaced. ``remove`` deletes a mistaken submission (--attempt), a
+student's record on an assignment, or a student altogether; what was deleted,
+by whom and why stays in the history.
+
+After a change, the class folder beside an SQLite gradebook (``dlgrade grade
+--out DIR`` without ``--db``) is rewritten at once; any other: ``dlgrade
+report DIR --db ...``.
 
 ``--db`` is an SQLite file or a ``postgresql+psycopg://`` URL without a password
 (default: $DLGRADE_DB, else the URL in the 0600 file $DLGRADE_DB_FILE, else
@@ -53,6 +63,8 @@ def add_parser(subparsers) -> None:
     override.add_argument("--by", required=True, help="who overrides")
     override.add_argument("--new-student", action="store_true",
                           help="allow a student the gradebook does not know yet")
+    override.add_argument("--force", action="store_true",
+                          help="allow a score above the maximum (e.g. a bonus)")
     override.set_defaults(grades_run=_override)
 
     revoke = sub.add_parser("revoke", help="deactivate an override (it stays in the history)")
@@ -63,6 +75,16 @@ def add_parser(subparsers) -> None:
     revoke.add_argument("--reason", required=True, help="why (required, kept in the history)")
     revoke.add_argument("--by", required=True, help="who revokes")
     revoke.set_defaults(grades_run=_revoke)
+
+    remove = sub.add_parser("remove", help="delete a mistaken submission or student (kept in the history)")
+    db_option(remove)
+    remove.add_argument("student")
+    remove.add_argument("assignment", nargs="?",
+                        help="only this assignment's record (default: the student, from every assignment)")
+    remove.add_argument("--attempt", type=int, help="only this attempt (see grades history)")
+    remove.add_argument("--reason", required=True, help="why (required, kept in the history)")
+    remove.add_argument("--by", required=True, help="who removes")
+    remove.set_defaults(grades_run=_remove)
 
     history = sub.add_parser("history", help="every submission, grading and override of a student")
     db_option(history)
@@ -139,11 +161,11 @@ def _export(gradebook, args) -> int:
 
 def _override(gradebook, args) -> int:
     override_id = gradebook.override(args.student, args.assignment, args.score, reason=args.reason, by=args.by,
-                                     question=args.question, create_student=args.new_student)
+                                     question=args.question, create_student=args.new_student, force=args.force)
     target = f"question {args.question}" if args.question else "the whole assignment"
-    final = next((s for s in gradebook.final_scores(args.assignment) if s.student == args.student), None)
     print(f"override #{override_id}: {args.student} {args.assignment} {target} = {args.score:g}"
-          + (f"; final score now {final.score:g} / {final.max_score:g}" if final and final.score is not None else ""))
+          + _final_text(gradebook, args.assignment, args.student))
+    _rewrite_files(gradebook, args, [args.assignment])
     return 0
 
 
@@ -154,8 +176,42 @@ def _revoke(gradebook, args) -> int:
     if not count:
         print(f"{args.student} has no active override on {args.assignment} {target}", file=sys.stderr)
         return 1
-    print(f"override on {args.student} {args.assignment} {target} deactivated")
+    print(f"override on {args.student} {args.assignment} {target} revoked"
+          + _final_text(gradebook, args.assignment, args.student))
+    _rewrite_files(gradebook, args, [args.assignment])
     return 0
+
+
+def _remove(gradebook, args) -> int:
+    assignments = [args.assignment] if args.assignment else [a.name for a in gradebook.assignments()]
+    what = gradebook.remove(args.student, args.assignment, reason=args.reason, by=args.by, attempt=args.attempt)
+    print(f"removed {args.student}: {what}" + (f" on {args.assignment}" if args.assignment else "")
+          + (_final_text(gradebook, args.assignment, args.student) if args.attempt else ""))
+    _rewrite_files(gradebook, args, assignments)
+    return 0
+
+
+def _final_text(gradebook, assignment: str, student: str) -> str:
+    final = gradebook.final_score(assignment, student)
+    if final is None or final.score is None:
+        return "; no final score now"
+    return f"; final score now {final.score:g} / {final.max_score:g}"
+
+
+def _rewrite_files(gradebook, args, assignments: list[str]) -> None:
+    """Rewrite the class folders graded into this SQLite gradebook (found beside it, up to two folders
+    down), so that no file disagrees with it; for any other gradebook, say how."""
+    from grader.feedback.class_folder import class_folders_of, write_class_folder
+    from grader.gradebook.engine import database_url, sqlite_path
+
+    path = sqlite_path(database_url(args.db))
+    folders = class_folders_of(path, assignments) if path is not None else []
+    for folder, recorded in folders:
+        write_class_folder(gradebook, recorded["assignment"], folder, gradebook_file=recorded["gradebook"])
+        print(f"{folder}: students' files, summary.csv and class-report.html rewritten")
+    if not folders:
+        print("to update a class folder graded into this gradebook: dlgrade report DIR"
+              + (f" --db {args.db}" if path is not None else " --db URL"), file=sys.stderr)
 
 
 def _history(gradebook, args) -> int:
