@@ -6,8 +6,11 @@ empty cell where the student has no score on that assignment (nothing
 submitted, or nothing that counts), which an LMS keeps apart from a zero.
 
 Per-question sheet: ``student,assignment,question,score,max`` for the counted
-attempt of each student, question overrides applied, before any late penalty
-or whole-assignment override (those are in the grade sheet).
+attempt of each student, question overrides applied, then one row
+``(late penalty)`` with the points lateness took off and one row
+``(override)`` with what a whole-assignment override changed, where there
+are any, so that each student's rows on an assignment add up to the final
+score in the grade sheet.
 
 Both files are written to a temporary file and renamed into place, so an
 interrupted export never leaves half a file where the previous one was.
@@ -49,9 +52,26 @@ def grade_sheet(gradebook: "Gradebook") -> tuple[list[str], list[list[str]], lis
     for student in students:
         for name in names:
             score = finals[name].get(student)
-            for q in (score.questions if score else ()):
+            if score is None:
+                continue
+            for q in score.questions:
                 per_question.append([student, name, q.question, number(q.score), number(q.max_score)])
+            per_question += [[student, name, label, number(points), ""] for label, points in adjustments(score)]
     return ["student"] + names, rows, per_question
+
+
+def adjustments(score) -> list[tuple[str, float]]:
+    """What turns the sum of a student's question scores into the final score: the late penalty
+    and a whole-assignment override, as (label, points) rows."""
+    rows = []
+    if score.score is None:
+        return rows
+    if score.late_penalty:
+        rows.append(("(late penalty)", -score.late_penalty))
+    rest = round(score.score - (sum(q.score for q in score.questions) - score.late_penalty), 6)
+    if abs(rest) > 1e-9:
+        rows.append(("(override)", rest))
+    return rows
 
 
 def write_csv(gradebook: "Gradebook", path: Path, *, per_question_path: Path | None = None) -> None:

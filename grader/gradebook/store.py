@@ -411,10 +411,17 @@ class Gradebook:
             replaced = conn.execute(sa.select(S.overrides.c.replaces).where(
                 S.overrides.c.assignment == assignment, S.overrides.c.student == student_id, target,
                 S.overrides.c.active)).scalar()
-            revoked = self._deactivate(conn, student_id, assignment, question, now=utcnow(), by=by, reason=reason)
+            now = utcnow()
+            revoked = self._deactivate(conn, student_id, assignment, question, now=now, by=by, reason=reason)
             if revoked and replaced is not None:
-                conn.execute(sa.update(S.overrides).where(S.overrides.c.id == replaced).values(
-                    active=True, deactivated_at=None, deactivated_by=None, deactivation_reason=None))
+                # Restored as a new row (a copy), so that the replaced one keeps its own history.
+                old = conn.execute(sa.select(S.overrides).where(S.overrides.c.id == replaced)).one()
+                restored = conn.execute(sa.insert(S.overrides).values(
+                    assignment=old.assignment, student=old.student, question=old.question, score=old.score,
+                    reason=old.reason, created_by=old.created_by, created_at=now, active=True,
+                    replaces=old.replaces).returning(S.overrides.c.id)).scalar_one()
+                conn.execute(sa.update(S.overrides).where(S.overrides.c.id.in_(revoked)).values(
+                    deactivation_reason=f"{reason} (override #{old.id} restored as #{restored})"))
             return len(revoked)
 
         return self._write(tx)
