@@ -67,8 +67,8 @@ def graded_examples(request, tmp_path_factory):
 def test_reference_scores_full_marks(graded_examples):
     assignment, out, rows, _ = graded_examples
     row = rows["reference"]
-    assert float(row["score"]) == float(row["max"]), (out / "reference" / "report.txt").read_text()
-    results = json.loads((out / "reference" / "results.json").read_text())
+    assert float(row["score"]) == float(row["max"]), (out / "instructor" / "reference" / "report.instructor.txt").read_text()
+    results = json.loads((out / "students" / "reference" / "results.json").read_text())
     assert all(t["status"] == "passed" for t in results["tests"])
 
 
@@ -82,7 +82,7 @@ def test_every_example_gets_its_declared_score(graded_examples):
         got = float(rows[example["name"]]["score"])
         if abs(got - example["score"]) > TOLERANCE:
             wrong.append(f"{example['name']}: declared {example['score']}, graded {got}\n"
-                         + (out / example["name"] / "report.txt").read_text())
+                         + (out / "instructor" / example["name"] / "report.instructor.txt").read_text())
     assert not wrong, "\n".join(wrong)
 
 
@@ -138,8 +138,8 @@ def test_template_filled_with_solution_scores_full_marks(assignment, tmp_path):
     out = tmp_path / "graded"
     run = dlgrade("grade", assignment, str(filled), "--out", str(out), "--no-progress")
     assert run.returncode == 0, run.stdout + run.stderr
-    results = json.loads((out / module / "results.json").read_text())
-    assert results["score"] == sum(t["max_score"] for t in results["tests"]), (out / module / "report.txt").read_text()
+    results = json.loads((out / "students" / module / "results.json").read_text())
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]), (out / "instructor" / module / "report.instructor.txt").read_text()
 
 
 def test_check_needs_no_answer_key(tmp_path):

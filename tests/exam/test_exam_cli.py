@@ -50,8 +50,8 @@ def test_exam_graded_from_sheets_with_manifest(tmp_path):
         assert float(rows[student]["score"]) == 30.0, rows[student]
     assert float(rows["copier"]["score"]) < 20.0          # another student's answers: a different paper
     assert float(rows["late"]["score"]) == 0.0            # right answers, handed in after the duration
-    assert "not accepted" in rows["late"]["note"]
+    assert "not accepted" in rows["late"]["why"]
     assert float(rows["late"]["late min"]) > 0
-    assert (out / "amina" / "results.json").is_file()
-    variants = {(out / s / "report.txt").read_text().split("(variant ")[1].split(")")[0] for s in own}
+    assert (out / "students" / "amina" / "results.json").is_file()
+    variants = {(out / "instructor" / s / "report.instructor.txt").read_text().split("(variant ")[1].split(")")[0] for s in own}
     assert len(variants) == 3

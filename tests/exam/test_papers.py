@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.cli import main
 from grader.exam import command, is_exam
 from grader.exam.paper import html_document, markdown_to_html, render_paper
 from grader.exam.roster import read_roster
@@ -157,13 +158,21 @@ def test_papers_for_a_class_and_grading_them(in_tmp, compiled_for, capsys):
         for text in answer_strings(compiled_for(sid))[:5]:
             assert text not in md
 
-    # the keys, copied as sheets, grade to full marks; a blank sheet to zero
+    # the keys, copied as sheets, grade to full marks; a blank sheet to zero (graded as any assignment)
     (in_tmp / "s1001.toml").write_text((in_tmp / "keys" / "s1001" / "s1001.key.toml").read_text())
-    assert run_cli("exam", "grade", "midterm", "s1001.toml", "handout/s1002/s1002.toml", "--out", "graded") == 0
+    (in_tmp / "times.csv").write_text("student,submitted_at\ns1001,2025-03-10T10:00:00\n"
+                                      "s1002,2025-03-10T10:00:00\n")
+    assert main(["grade", "midterm", "s1001.toml", "handout/s1002/s1002.toml", "--out", "graded",
+                 "--manifest", "times.csv", "--no-progress", "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"s1001\s+\w+\s+30\s+30", out) and re.search(r"s1002\s+\w+\s+0\s+30", out)
-    results = json.loads((in_tmp / "graded" / "s1001" / "results.json").read_text())
+    assert re.search(r"s1001\s+30\s+30", out) and re.search(r"s1002\s+0\s+30", out)
+    results = json.loads((in_tmp / "graded" / "students" / "s1001" / "results.json").read_text())
     assert results["score"] == 30
+
+
+def test_exam_grade_points_to_dlgrade_grade(in_tmp, capsys):
+    assert run_cli("exam", "grade", "midterm", "s1001.toml") == 2
+    assert "dlgrade grade EXAM SHEETS" in capsys.readouterr().err
 
 
 def test_keys_never_go_inside_the_handout(in_tmp):

@@ -62,7 +62,7 @@ def test_the_planted_expected_value_is_in_the_instructor_files_but_not_in_the_st
     result = backprop_like()
     folder = write_result(result, tmp_path)
     # The planted value is really there to be leaked: the instructor's files show it...
-    assert "4817.29" in read(folder / "report.txt")
+    assert "4817.29" in read(folder / "report.instructor.txt")
     assert "4817.29" in read(folder / "results.instructor.json")
     # ... and the check's data holds it (expected value at the worst element, |got - expected|).
     hidden_case = result.questions[2].cases[0]

@@ -244,14 +244,15 @@ def test_the_batch_finishes_and_grades_everyone(graded_class):
     assert run.returncode == 0, run.stdout + run.stderr
     assert set(scores) == set(expected)
     for name in expected:
-        results = json.loads((out / name / "results.json").read_text())
+        results = json.loads((out / "students" / name / "results.json").read_text())
         assert "tests" in results and len(results["tests"]) == 13
 
 
 def test_every_submission_gets_the_score_it_earned(graded_class):
     run, expected, scores, out, _, _ = graded_class
     wrong = {name: (scores.get(name), score) for name, score in expected.items() if scores.get(name) != score}
-    details = "\n\n".join((out / name / "report.txt").read_text() for name in wrong if (out / name).exists())
+    details = "\n\n".join((out / "instructor" / name / "report.instructor.txt").read_text() for name in wrong
+                        if (out / "instructor" / name).exists())
     assert not wrong, f"(graded, expected): {wrong}\n{details}"
 
 
@@ -259,7 +260,7 @@ def test_messages_say_what_happened(graded_class):
     _, _, _, out, _, _ = graded_class
 
     def report(name):
-        return (out / name / "report.txt").read_text()
+        return (out / "instructor" / name / "report.instructor.txt").read_text()
 
     assert "did not finish in time" in report("loop_in_function")
     assert "MemoryError" in report("alloc_20gb_in_function")
@@ -275,12 +276,12 @@ def test_messages_say_what_happened(graded_class):
 def test_fake_results_never_reach_the_grader(graded_class):
     _, _, scores, out, base, _ = graded_class
     assert scores["fake_results_files"] == 0.0
-    results = json.loads((out / "fake_results_files" / "results.json").read_text())
+    results = json.loads((out / "students" / "fake_results_files" / "results.json").read_text())
     assert results["score"] == 0 and results["tests"]
     assert not (base / "results.json").exists()
     assert not (out / "results.json").exists()
     assert not Path("/autograder/results/results.json").exists()
-    stdout = (out / "fake_results_on_stdout" / "stdout.txt").read_text()
+    stdout = (out / "instructor" / "fake_results_on_stdout" / "stdout.txt").read_text()
     assert '"score": 31' in stdout  # what it printed is kept for the instructor, and ignored
 
 
