@@ -55,7 +55,10 @@ def test_export(db, capsys, tmp_path):
                           "--per-question", str(per_question))
     assert code == 0 and str(out_file) in out
     assert list(csv.reader(out_file.open())) == [["student", "a1", "a2"], ["alice", "10", ""], ["bob", "7.2", "3"]]
-    assert len(list(csv.reader(per_question.open()))) == 1 + 6
+    rows = list(csv.DictReader(per_question.open()))
+    assert len(rows) == 6 + 1                                            # 3 x 2 questions, bob's late penalty
+    assert sum(float(r["score"]) for r in rows if (r["student"], r["assignment"]) == ("bob", "a1")) == \
+        pytest.approx(7.2) and {"question": "(late penalty)", "score": "-0.8"}.items() <= rows[4].items()
     with pytest.raises(SystemExit):
         main(["export", "--db", db, "--format", "xlsx", "--out", str(out_file)])
 
@@ -68,7 +71,7 @@ def test_override_revoke_and_history(db, capsys):
                           "--reason", "extension granted", "--by", "prof")
     assert code == 0 and "final score now 10 / 10" in out
     code, out, _ = grades(capsys, "revoke", "--db", db, "bob", "a1", "--reason", "entered by mistake", "--by", "prof")
-    assert code == 0 and "deactivated" in out
+    assert code == 0 and "revoked; final score now 9 / 10" in out
     code, _, err = grades(capsys, "revoke", "--db", db, "bob", "a1", "--reason", "again", "--by", "prof")
     assert code == 1 and "no active override" in err
 
