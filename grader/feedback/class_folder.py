@@ -24,7 +24,8 @@ A student's files show the attempt that counts (or, when none counts, the
 latest one) and lead with the final score, the reasons (late by N min,
 penalty, not accepted, override by whom and why) and the rule for which
 attempt counts. Nothing under ``students/`` holds an expected value of a
-hidden question (``tests/grader/test_handout_scan.py`` scans for them).
+hidden question (the tests scan every assignment's example class for them:
+``tests/assignments/test_assignments.py``, ``tests/exam/test_exam_handout.py``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from fill_template import fill
+from handout_scan import hidden_values, scan_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/master.py"))
@@ -84,6 +85,23 @@ def test_every_example_gets_its_declared_score(graded_examples):
             wrong.append(f"{example['name']}: declared {example['score']}, graded {got}\n"
                          + (out / "instructor" / example["name"] / "report.instructor.txt").read_text())
     assert not wrong, "\n".join(wrong)
+
+
+def test_nothing_handed_out_holds_a_hidden_expected_value(graded_examples):
+    """Every file under students/ of the example class, scanned for every hidden question's expected values."""
+    from grader.authoring import load_assignment
+
+    assignment, out, rows, _ = graded_examples
+    values = hidden_values(load_assignment(assignment).compile())
+    assert values, f"{assignment} has hidden questions with expected numbers to look for"
+    handed_out = list((out / "students").rglob("*"))
+    assert {p.name for p in handed_out} >= {"report.html", "feedback.txt", "results.json"}
+    leaks = scan_folder(out / "students", values)
+    assert not leaks, "\n".join(f"{path}: {leak.written} = {leak.value} in ...{leak.context}..."
+                                for path, found in leaks.items() for leak in found[:5])
+    # The scan finds what it looks for: the instructor's files of a failed hidden question hold its values.
+    if any(float(r["score"]) < float(r["max"]) for r in rows.values()):
+        assert scan_folder(out / "instructor", values), "the scan found nothing even where values are"
 
 
 def test_templates_are_up_to_date():
