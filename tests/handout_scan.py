@@ -8,10 +8,18 @@ value, rounded to the digits written, gives it (so 0.5933 matches 0.59327...,
 as does 5.9327e-01). Values any student would write or see anyway are left
 out: whole numbers, and values with fewer than :data:`MIN_DIGITS` significant
 digits (0.25, 0.5), which grading messages and timings print for other reasons.
+
+The student's own values are not leaks, even where they equal an expected
+value (a right element of a partly wrong array, a gradient routed to the
+wrong place): numbers a report labels as the student's ("your value is X",
+the ``got`` arrays of ``report-data.json`` and the report's table "Your
+values of ...", which hold the student's replies only) are left out, and so
+are times ("1.80 s", ``execution_time``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -89,6 +97,8 @@ def leaks(text: str, values: list[HiddenValue], *, allowed: Iterable[float] = ()
     own = np.array(list(allowed), dtype=float)
     out = []
     for match in NUMBER.finditer(text):
+        if _labelled_own_or_time(text, match):
+            continue
         digits, exponent = match.group(1), int(match.group(2) or 0)
         if len(digits.replace(".", "").lstrip("0")) < MIN_DIGITS:
             continue
@@ -104,13 +114,39 @@ def leaks(text: str, values: list[HiddenValue], *, allowed: Iterable[float] = ()
     return out
 
 
+OWN_VALUES_TABLE = re.compile(r'<table class="values"><caption class="sr-only">Your values of .*?</table>', re.S)
+OWN_LABELS = ("your value is ", "your value ", "your value: ")
+TIME_LABELS = ('"execution_time": ', "graded in ", "took ")
+
+
+def _labelled_own_or_time(text: str, match: re.Match) -> bool:
+    before = text[max(0, match.start() - 20):match.start()].lower()
+    after = text[match.end():match.end() + 4]
+    return (before.endswith(OWN_LABELS) or before.endswith(TIME_LABELS)
+            or after.startswith((" s", " ms", "s<", " s<")))
+
+
+def _without_own_arrays(data: Any) -> Any:
+    """Report data with the student's own values (``got``) taken out."""
+    if isinstance(data, dict):
+        return {k: _without_own_arrays(v) for k, v in data.items() if k != "got"}
+    if isinstance(data, list):
+        return [_without_own_arrays(v) for v in data]
+    return data
+
+
 def scan_folder(folder: Path, values: list[HiddenValue], *, allowed: Iterable[float] = ()) -> dict[str, list[Leak]]:
     """Every text file under ``folder`` (HTML, JSON, text, CSV) -> its leaks; files without any left out."""
     allowed = list(allowed)
     found = {}
     for path in sorted(Path(folder).rglob("*")):
         if path.is_file() and path.suffix in (".html", ".json", ".txt", ".csv", ".md", ".toml"):
-            hits = leaks(path.read_text(encoding="utf-8", errors="replace"), values, allowed=allowed)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if path.name == "report-data.json":
+                text = json.dumps(_without_own_arrays(json.loads(text)))
+            elif path.suffix == ".html":
+                text = OWN_VALUES_TABLE.sub("", text)
+            hits = leaks(text, values, allowed=allowed)
             if hits:
                 found[str(path)] = hits
     return found

@@ -126,7 +126,6 @@ def run(args: argparse.Namespace) -> int:
     templates = args.out / "student_template"
     db = args.out / "gradebook.db"
     print(f"dlgrade demo: {len(dirs)} assignments, a class of {len(STUDENTS)}, results in {args.out}/\n")
-    finals: dict[str, dict[str, str]] = {}
     for folder in dirs:
         generate_assignment(folder, templates, examples=False)  # the committed examples are up to date
         assignment = load_assignment(folder)
@@ -144,16 +143,12 @@ def run(args: argparse.Namespace) -> int:
             example = examples[STUDENTS.index(student) % len(examples)]
             score = "-" if row[1] == "" else round(row[1], 2)
             rows.append([student, score, row[2], example.about])
-            finals.setdefault(student, {})[folder.name] = f"{score:g}/{row[2]:g}" if score != "-" else "-"
         print(table(["student", "score", "max", "submitted"], rows, align="lrrl", max_width=120))
         print()
     names = [d.name for d in dirs]
     if not args.assignments or "midterm" in args.assignments:
-        exam_scores = run_exam(args.out, db, args.jobs, not args.no_progress)
-        if exam_scores:
+        if run_exam(args.out, db, args.jobs, not args.no_progress):
             names.append("midterm")
-            for student, score in exam_scores.items():
-                finals.setdefault(student, {})["midterm"] = score
     from grader.gradebook import Gradebook
 
     print("== The class gradebook (final scores, policy and overrides applied)")

@@ -22,8 +22,14 @@ def test_demo_grades_a_class_and_exports_the_gradebook(tmp_path):
     assert len(rows) == 12
     scores = {row["student"]: float(row["01_backprop"]) for row in rows}
     assert scores["ada"] == 31.0 and min(scores.values()) < 31.0  # the reference, and mistakes that cost points
-    assert (out / "graded" / "01_backprop" / "ada" / "report.html").is_file()
-    assert (out / "graded" / "01_backprop" / "report.html").is_file()
+    assert (out / "graded" / "01_backprop" / "students" / "ada" / "report.html").is_file()
+    assert (out / "graded" / "01_backprop" / "class-report.html").is_file()
+    # The final table is the gradebook's, and the student files are named apart from the instructor's.
+    table = run.stdout.split("The class gradebook")[1]
+    for student, score in scores.items():
+        assert f"{round(score, 2):g}/31" in next(line for line in table.splitlines() if line.startswith(student + " "))
+    assert "students/<student>/" in run.stdout and "never hand out" in run.stdout
+    assert "report.txt" not in run.stdout
 
 
 def test_demo_grades_the_exam_against_each_students_own_paper(tmp_path):
