@@ -153,3 +153,15 @@ def test_the_help_states_the_submission_id_rule(capsys):
         main(["grade", "--help"])
     text = capsys.readouterr().out
     assert "Submission ids (one rule)" in text and "alice.py -> alice" in text and "--new-student" in text
+
+
+def test_an_assignment_that_asks_for_folders_takes_one_folder_per_student(tmp_path, capsys):
+    folders = tmp_path / "tiny_folders"
+    shutil.copytree(TINY, folders)
+    questions = folders / "questions.py"
+    questions.write_text(questions.read_text().replace('module="tiny")', 'module="tiny", submissions="folders")'))
+    write(tmp_path / "class" / "alice", "tiny.py", "helper.py")
+    write(tmp_path / "class" / "bob", "tiny.py")
+    code, _, err = grade(capsys, str(folders), str(tmp_path / "class"), "--out", str(tmp_path / "graded"))
+    assert code == 0, err
+    assert recorded(tmp_path / "graded" / "gradebook.db") == (["alice", "bob"], 2)
