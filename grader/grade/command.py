@@ -31,26 +31,20 @@ Nothing is recorded when any of these checks fails.
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as _dt
-import difflib
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring import load_assignment
-from grader.grade.batch import SUBMISSION_ID_RULE, GradeJob, find_class, grade_many
-from grader.grade.engine import content_hash, parse_limit_options, submission_id_for
 from grader.feedback.class_folder import summary_rows
+from grader.grade.batch import SUBMISSION_ID_RULE, GradeJob, find_class, grade_many
+from grader.grade.checks import Refused, admit_to_roster, check_manifest, check_sheet_owners
+from grader.grade.engine import content_hash, parse_limit_options, submission_id_for
+from grader.grade.times import modification_time, read_manifest, warn_file_times
 from grader.report import table
 
 __doc__ = __doc__.format(rule=SUBMISSION_ID_RULE)
-
-
-class Refused(ValueError):
-    """A batch that cannot be graded as given; nothing was recorded. The message says what to change."""
 
 
 def add_parser(subparsers) -> None:
@@ -185,22 +179,6 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
     return ClassOutcome(len(results), skipped, headers, rows, [r.submission for r in results if r.grader_error])
 
 
-def admit_to_roster(gradebook, ids: list[str], *, new_students: bool) -> None:
-    """Check the batch's ids against the roster; the first batch into an empty gradebook becomes it."""
-    known = set(gradebook.students())
-    unknown = [i for i in ids if i not in known]
-    if known and unknown and not new_students:
-        lines = []
-        for student in unknown:
-            close = difflib.get_close_matches(student, sorted(known), n=3)
-            lines.append(f"  {student}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        raise Refused(f"{len(unknown)} submission id(s) the gradebook's roster does not know:\n"
-                      + "\n".join(lines) + "\nRename the file to the student's id, or give --new-student "
-                      "if they are new to the class.")
-    for student in unknown:   # all at once, before any grading: a resumed batch finds them known
-        gradebook.add_student(student)
-
-
 def compiler_for(assignment):
     """student id -> CompiledAssignment: one compilation, or each student's own variant of an exam."""
     from grader.exam import is_exam
@@ -214,135 +192,4 @@ def compiler_for(assignment):
     return lambda student: compiled
 
 
-def modification_time(path: Path) -> _dt.datetime:
-    """When a submission was last changed: its newest file's modification time, in UTC."""
-    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-    newest = max((p.stat().st_mtime for p in files), default=path.stat().st_mtime)
-    return _dt.datetime.fromtimestamp(newest, _dt.timezone.utc)
-
-
-def read_manifest(path: Path, timezone: str | None = None
-                  ) -> dict[str, tuple[_dt.datetime | None, _dt.datetime | None]]:
-    """student -> (submitted_at, started_at) from a CSV an LMS exports.
-
-    A time without a zone is in ``timezone`` (policy.toml's); without one it is an error.
-    """
-    times = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"student", "submitted_at"} - set(reader.fieldnames or [])
-        if missing:
-            raise Refused(f"{path}: the manifest needs the columns student and submitted_at; "
-                          f"missing {sorted(missing)}")
-        for line, row in enumerate(reader, start=2):
-            student = (row["student"] or "").strip()
-            if not student:
-                raise Refused(f"{path}:{line}: the row names no student")
-            if student in times:
-                raise Refused(f"{path}:{line}: a second row for {student!r}: one row per submission")
-            times[student] = (_when(row["submitted_at"] or "", path, line, "submitted_at", timezone),
-                              _when(row.get("started_at") or "", path, line, "started_at", timezone))
-    return times
-
-
-def check_manifest(times: dict, ids: dict[str, Path]) -> None:
-    """Every submission has a row and every row a submission; else one error naming them all."""
-    rows_alone = sorted(set(times) - set(ids))
-    subs_alone = sorted(set(ids) - set(times))
-    if not rows_alone and not subs_alone:
-        return
-    lines = []
-    for student in rows_alone:
-        close = difflib.get_close_matches(student, subs_alone or sorted(ids), n=1)
-        lines.append(f"  manifest row {student!r} matches no submission"
-                     + (f" (the submission {close[0]!r} has no row: a typo?)" if close else ""))
-    for student in subs_alone:
-        close = difflib.get_close_matches(student, rows_alone, n=1)
-        lines.append(f"  submission {student!r} ({ids[student]}) has no manifest row"
-                     + (f" (the row {close[0]!r} matches no submission)" if close else ""))
-    raise Refused("the manifest does not match the submissions:\n" + "\n".join(lines)
-                  + "\nFix the manifest (or the file names) so that each submission has exactly one row.")
-
-
-def warn_file_times(assignment, policy, submissions: list[Path]) -> None:
-    """Say loudly that file times stand in for submission times, and what that does to the scores."""
-    from grader.exam import is_exam
-    from grader.policy import late_status
-
-    if not policy.has_deadline:
-        return
-    due = policy.closes_at
-    late = []
-    if due is not None:
-        for path in submissions:
-            minutes = (modification_time(path) - due).total_seconds() / 60.0
-            if minutes > 0 and late_status(policy, minutes) not in ("on time", "in grace"):
-                late.append((path, late_status(policy, minutes)))
-    if not late and not is_exam(assignment):
-        return
-    lines = ["WARNING: no --manifest: each submission's time is its file's modification time, which is when "
-             "the file was last written or copied here, not when the student handed it in."]
-    if late:
-        statuses = sorted({status for _, status in late})
-        effect = ("they score 0" if set(statuses) <= {"not accepted", "too late"}
-                  else "they lose the late penalty (or score 0 beyond late_max_days)")
-        lines.append(f"{len(late)} of {len(submissions)} are dated after the deadline ({due.isoformat()}) and are "
-                     f"recorded as {' / '.join(statuses)}: {effect}.")
-    lines.append("Give --manifest times.csv (student, submitted_at[, started_at]) with the times your LMS "
-                 "recorded to grade by the real times.")
-    print("\n".join(lines), file=sys.stderr)
-
-
-SHEET_OWNER = re.compile(r"^#.*\bstudent\s+([^\s,()]+)")
-
-
-def check_sheet_owners(assignment, ids: dict[str, Path]) -> None:
-    """An exam sheet whose header names another student than its file's name is refused."""
-    from grader.exam import is_exam
-    from grader.grade.batch import SHEET_SUFFIXES
-
-    if not is_exam(assignment):
-        return
-    wrong = []
-    for student, path in ids.items():
-        if not (path.is_file() and path.suffix in SHEET_SUFFIXES + (".py",)):
-            continue
-        owner = sheet_owner(path)
-        if owner is not None and owner != student:
-            wrong.append(f"  {path}: the file is {student}'s, but its header says it is the sheet of "
-                         f"student {owner}")
-    if wrong:
-        raise Refused("answer sheet(s) handed in under another student's name:\n" + "\n".join(wrong)
-                      + "\nEach sheet is graded against its student's own paper: check who handed it in, "
-                        "and name the file by that student's id.")
-
-
-def sheet_owner(path: Path, lines: int = 5) -> str | None:
-    """The student a sheet's header names (``# student ID, variant V``), or None when it names none."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for _ in range(lines):
-                match = SHEET_OWNER.match(handle.readline())
-                if match:
-                    return match.group(1)
-    except OSError:
-        return None
-    return None
-
-
-def _when(text: str, path: Path, line: int, column: str, timezone: str | None) -> _dt.datetime | None:
-    if not text.strip():
-        return None
-    try:
-        value = _dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Refused(f"{path}:{line}: {column} {text!r} is not an ISO 8601 time "
-                      "(e.g. 2026-11-28T14:05:00+01:00)") from None
-    if value.tzinfo is None:
-        if timezone is None:
-            raise Refused(f"{path}:{line}: {column} {text!r} has no time zone and policy.toml sets no "
-                          "timezone: add one to the time (e.g. +00:00) or timezone = \"...\" to policy.toml")
-        from zoneinfo import ZoneInfo
-
-        value = value.replace(tzinfo=ZoneInfo(timezone))
-    return value
+__all__ = ["add_parser", "run", "grade_class", "ClassOutcome", "compiler_for", "read_manifest", "Refused"]
