@@ -34,6 +34,7 @@ import csv
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -94,7 +95,11 @@ def write_class_folder(gradebook: "Gradebook", assignment: str, out: Path, *,
     out.mkdir(parents=True, exist_ok=True)
     finals = gradebook.final_scores(assignment)
     for final in finals:
-        write_student_files(gradebook, final, out, embed_images=embed_images)
+        try:
+            write_student_files(gradebook, final, out, embed_images=embed_images)
+        except Exception as exc:  # one student's files cost only that student's; the gradebook holds the score
+            print(f"{final.student}: files not written ({type(exc).__name__}: {exc}); "
+                  f"run dlgrade report {out} again", file=sys.stderr)
     kept = {f.student for f in finals}
     for top in (STUDENTS_DIR, INSTRUCTOR_DIR):
         for folder in sorted((out / top).glob("*")) if (out / top).is_dir() else []:
@@ -110,7 +115,10 @@ def write_class_folder(gradebook: "Gradebook", assignment: str, out: Path, *,
                                   encoding="utf-8")
     from grader.feedback.instructor import write_instructor_report
 
-    write_instructor_report(out, out / CLASS_REPORT, embed_images=embed_images)
+    try:
+        write_instructor_report(out, out / CLASS_REPORT, embed_images=embed_images)
+    except Exception as exc:  # the class report is an extra: the summary holds every final score
+        print(f"the class report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
     return finals
 
 
@@ -134,8 +142,11 @@ def write_student_files(gradebook: "Gradebook", final: "StudentScore", out: Path
     (mine / "feedback.txt").write_text(text_report(result, "student", final=standing), encoding="utf-8")
     _write_json(theirs / INSTRUCTOR_RESULTS, with_final(result.to_gradescope("instructor"), standing))
     (theirs / INSTRUCTOR_TEXT).write_text(text_report(result, "instructor", final=standing), encoding="utf-8")
-    write_student_report(result, mine, report_data=_figures(theirs, result.sha256), embed_images=embed_images,
-                         final=standing)
+    try:
+        write_student_report(result, mine, report_data=_figures(theirs, result.sha256), embed_images=embed_images,
+                             final=standing)
+    except Exception as exc:  # the HTML is an extra: feedback.txt and results.json say the same
+        (theirs / "report.error.txt").write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
 
 
 def with_final(results: dict, final: dict) -> dict:
