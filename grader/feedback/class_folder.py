@@ -146,6 +146,7 @@ def write_student_files(gradebook: "Gradebook", final: "StudentScore", out: Path
         write_student_report(result, mine, report_data=_figures(theirs, result.sha256), embed_images=embed_images,
                              final=standing)
     except Exception as exc:  # the HTML is an extra: feedback.txt and results.json say the same
+        (mine / "report.html").unlink(missing_ok=True)   # never an older report with an older score
         (theirs / "report.error.txt").write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
 
 
