@@ -235,5 +235,5 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 __all__ = ["write_class_folder", "write_student_files", "keep_grading_extras", "student_folder",
-           "instructor_folder", "summary_rows", "with_final", "class_file", "class_folders_of", "gradebook_reference", "STUDENTS_DIR", "INSTRUCTOR_DIR",
-           "CLASS_REPORT", "SUMMARY"]
+           "instructor_folder", "summary_rows", "with_final", "class_file", "class_folders_of",
+           "gradebook_reference", "STUDENTS_DIR", "INSTRUCTOR_DIR", "CLASS_REPORT", "SUMMARY"]

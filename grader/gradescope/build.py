@@ -262,7 +262,8 @@ def refuse_exam(loaded, what: str) -> None:
 
     if is_exam(loaded):
         raise ValueError(f"{loaded.name} is an exam: every student has their own variant, so {what} "
-                         "holding one compiled assignment cannot grade it; grade exams with `dlgrade grade EXAM SHEETS... --manifest times.csv`")
+                         "holding one compiled assignment cannot grade it; grade exams with "
+                         "`dlgrade grade EXAM SHEETS... --manifest times.csv`")
 
 
 def _installed_version(name: str) -> str | None:
