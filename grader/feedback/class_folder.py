@@ -128,7 +128,7 @@ def write_student_files(gradebook: "Gradebook", final: "StudentScore", out: Path
     from grader.feedback.student import result_from_json, write_student_report
     from grader.report import text_report
 
-    recorded = gradebook.shown_results(final.assignment, final.student)
+    recorded = gradebook.shown_results(final.assignment, final.student, final)
     if recorded is not None:
         result = result_from_json(recorded)
         result.submission = final.student

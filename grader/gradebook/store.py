@@ -531,10 +531,11 @@ class Gradebook:
         """
         return next((s for s in self.final_scores(assignment) if s.student == student_id), None)
 
-    def shown_results(self, assignment: str, student_id: str) -> dict | None:
+    def shown_results(self, assignment: str, student_id: str, final: StudentScore | None = None) -> dict | None:
         """The results (instructor view, as recorded) that a student's report shows: the counted
-        attempt's current grading, else the latest attempt's; None when nothing is graded."""
-        final = self.final_score(assignment, student_id)
+        attempt's current grading, else the latest attempt's; None when nothing is graded.
+        ``final``: the student's :meth:`final_score`, when the caller has it already."""
+        final = final if final is not None else self.final_score(assignment, student_id)
         with self._read() as conn:
             g, subs = S.gradings, S.submissions
             query = (sa.select(g.c.results).join(subs, subs.c.id == g.c.submission_id)
