@@ -99,8 +99,10 @@ def test_nothing_handed_out_holds_a_hidden_expected_value(graded_examples):
     leaks = scan_folder(out / "students", values)
     assert not leaks, "\n".join(f"{path}: {leak.written} = {leak.value} in ...{leak.context}..."
                                 for path, found in leaks.items() for leak in found[:5])
-    # The scan finds what it looks for: the instructor's files of a failed hidden question hold its values.
-    if any(float(r["score"]) < float(r["max"]) for r in rows.values()):
+    # The scan finds what it looks for: where the instructor's reports print an expected decimal value
+    # (a failed hidden question), the scan of the instructor's folder finds hidden values.
+    instructor_text = "".join(p.read_text() for p in (out / "instructor").glob("*/report.instructor.txt"))
+    if re.search(r"expected -?\d+\.\d{3,}", instructor_text):
         assert scan_folder(out / "instructor", values), "the scan found nothing even where values are"
 
 
