@@ -140,7 +140,9 @@ def write_student_files(gradebook: "Gradebook", final: "StudentScore", out: Path
     theirs.mkdir(parents=True, exist_ok=True)
     _write_json(mine / "results.json", with_final(result.to_gradescope("student"), standing))
     (mine / "feedback.txt").write_text(text_report(result, "student", final=standing), encoding="utf-8")
-    _write_json(theirs / INSTRUCTOR_RESULTS, with_final(result.to_gradescope("instructor"), standing))
+    # The instructor's file is the grading as recorded (every field, e.g. reply digests), with the final score.
+    _write_json(theirs / INSTRUCTOR_RESULTS,
+                with_final(recorded if recorded is not None else result.to_gradescope("instructor"), standing))
     (theirs / INSTRUCTOR_TEXT).write_text(text_report(result, "instructor", final=standing), encoding="utf-8")
     try:
         write_student_report(result, mine, report_data=_figures(theirs, result.sha256), embed_images=embed_images,

@@ -57,9 +57,11 @@ def replies_of(results: dict) -> dict[str, CaseReply]:
 
 
 def read_graded_folder(folder: str | Path) -> dict[str, dict[str, CaseReply]]:
-    """Every ``FOLDER/<student>/results.instructor.json`` (what ``dlgrade grade --out FOLDER`` wrote)."""
+    """Every ``FOLDER/instructor/<student>/results.instructor.json`` (what ``dlgrade grade --out FOLDER``
+    writes; older folders: ``FOLDER/<student>/``)."""
     out = {}
-    for path in sorted(Path(folder).glob("*/results.instructor.json")):
+    split = (Path(folder) / "instructor").is_dir()
+    for path in sorted(Path(folder).glob(("instructor/" if split else "") + "*/results.instructor.json")):
         try:
             results = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
