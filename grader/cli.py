@@ -20,6 +20,9 @@ COMMANDS = {
     "student-kit": "grader.kit.command",
     "similarity": "grader.similarity.command",
     "demo": "grader.demo.command",
+    "serve": "grader.web.command",
+    "worker": "grader.web.worker_command",
+    "submit": "grader.submit.command",
 }
 
 
