@@ -15,6 +15,11 @@ bp = Blueprint("student", __name__)
 TEMPLATE_FILES = {"py": "{module}.py", "ipynb": "{module}.ipynb", "instructions": "instructions.md"}
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    return Response(status=204)
+
+
 @bp.get("/signin")
 def signin():
     return app_page("signin.html", token=request.args.get("token", "")[:200])

@@ -1,6 +1,7 @@
 // Updates a submission's status without a reload: polls the JSON status until it is graded.
 (function () {
   "use strict";
+  function points(x) { return String(Math.round(x * 100) / 100); }
   function poll(card) {
     var url = card.getAttribute("data-poll");
     var status = card.querySelector("#status");
@@ -14,7 +15,7 @@
             result.textContent = "";
             var score = document.createElement("strong");
             score.id = "graded-score";
-            score.textContent = data.result.score + " / " + data.result.max_score + " points ";
+            score.textContent = points(data.result.score) + " / " + points(data.result.max_score) + " points ";
             var link = document.createElement("a");
             link.id = "report-link";
             link.href = data.report_url;
