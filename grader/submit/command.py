@@ -75,7 +75,7 @@ def result_table(result: dict) -> str:
     rows = [[q["name"], f"{q['score']:g}", f"{q['max_score']:g}", q["status"],
              (q["message"].splitlines() or [""])[0][:70]] for q in result["questions"]]
     text = table(["question", "score", "max", "status", "feedback"], rows, align="lrrll")
-    text += f"\n\nscore: {result['score']:g} / {result['max_score']:g}"
+    text += f"\n\nscore: {result['score']:.10g} / {result['max_score']:.10g}"
     if result.get("hidden_held_back"):
         text += f" ({result['hidden_held_back']} hidden question(s) not shown yet)"
     return text

@@ -79,6 +79,18 @@ def issue_token(course_dir: Path, user: str, role: str = "student", *, db: str |
         course.close()
 
 
+def issue_tokens(course_dir: Path, users: list[str], role: str = "student", *, db: str | None = None) -> dict:
+    from grader.web import tokens
+    from grader.web.course import Course
+
+    course = Course(course_dir, db=db)
+    try:
+        with course.writer.begin() as conn:
+            return {user: tokens.issue(conn, user, role) for user in users}
+    finally:
+        course.close()
+
+
 class Server:
     """``dlgrade serve`` in a child process on 127.0.0.1 (a free port)."""
 
