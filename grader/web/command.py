@@ -9,7 +9,8 @@
 The website runs under waitress, a production WSGI server (pure Python, any
 platform). Behind a reverse proxy that terminates HTTPS, run it on
 127.0.0.1 and keep ``Secure`` cookies (the default off loopback). For another
-server: ``gunicorn 'grader.web.wsgi:app'`` with ``DLGRADE_COURSE=COURSE``.
+server: ``DLGRADE_COURSE=COURSE gunicorn 'grader.web.wsgi:app'``, and start the workers
+with ``dlgrade worker``.
 """
 
 from __future__ import annotations

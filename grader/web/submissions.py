@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import sqlalchemy as sa
 
-from grader.policy import LATE, NOT_ACCEPTED, TOO_LATE, late_minutes, late_status
+from grader.policy import NOT_ACCEPTED, TOO_LATE, late_minutes, late_status
 from grader.web import queue, records
 from grader.web import tables as T
 from grader.web.course import Course, CourseAssignment, utcnow
@@ -173,5 +173,3 @@ def uploads_of(conn, assignment: str, student: str) -> list:
                                                    T.uploads.c.student == student)
                         .order_by(T.uploads.c.id)).all()
 
-
-LATE_STATUSES = (LATE,)

@@ -21,7 +21,6 @@ import os
 import socket
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -149,17 +148,3 @@ def _json_safe(value):
     import json
 
     return json.loads(json.dumps(value, allow_nan=False, default=str))
-
-
-def run_workers(course: Course, count: int, **options) -> None:
-    """``count`` workers on threads of this process until interrupted (for tests and small courses)."""
-    workers = [Worker(course, **options) for _ in range(count)]
-    threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
-    for t in threads:
-        t.start()
-    try:
-        while any(t.is_alive() for t in threads):
-            time.sleep(0.5)
-    finally:
-        for w in workers:
-            w.stopping.set()
