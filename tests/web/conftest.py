@@ -95,8 +95,9 @@ class Server:
     """``dlgrade serve`` in a child process on 127.0.0.1 (a free port)."""
 
     def __init__(self, course_dir: Path, *, db: str | None = None, workers: int = 1, lease: float = 3.0,
-                 env: dict | None = None):
-        self.course_dir, self.db, self.workers, self.lease = course_dir, db, workers, lease
+                 env: dict | None = None, demo: bool = False):
+        self.course_dir, self.db, self.workers, self.lease, self.demo = course_dir, db, workers, lease, demo
+        self.demo_links: dict[str, str] = {}
         self.env = {**os.environ, "DLGRADE_ASSIGNMENTS": str(ROOT / "assignments"), **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.base = ""
@@ -104,6 +105,8 @@ class Server:
     def start(self) -> "Server":
         command = [sys.executable, "-m", "grader.cli", "serve", "--course", str(self.course_dir), "--port", "0",
                    "--workers", str(self.workers), "--lease-seconds", str(self.lease)]
+        if self.demo:
+            command.append("--demo")
         if self.db:
             command += ["--db", self.db]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -114,6 +117,9 @@ class Server:
             if not line:
                 raise RuntimeError("the server stopped before serving:\n" + "".join(lines))
             lines.append(line)
+            link = re.match(r"(student|instructor) \w+: +(\S+)$", line.strip())
+            if link:
+                self.demo_links[link.group(1)] = link.group(2)
             found = re.search(r" on (http://127\.0\.0\.1:\d+) ", line)
             if found:
                 self.base = found.group(1)
