@@ -11,7 +11,9 @@ import shutil
 import subprocess
 import sys
 
-from conftest import EXAMPLES, ROOT, issue_tokens
+import pytest
+
+from conftest import EXAMPLES, ROOT, Client, issue_tokens
 from grader.cli import main
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb"))
@@ -51,9 +53,12 @@ def test_submit_scores_match_dlgrade_grade(course_dir, start_server, tmp_path, c
         assert abs(submitted_score(output) - expected[path.stem]) <= 5e-5, (path.name, output)
 
 
-def test_submit_needs_only_the_standard_library_and_the_engine(course_dir, start_server, tmp_path):
+@pytest.mark.parametrize("sandbox", ["auto", "none"])
+def test_submit_needs_only_the_standard_library_and_the_engine(course_dir, start_server, tmp_path, sandbox):
+    """In both sandbox modes: the server's worker grades with bubblewrap where it runs, and with
+    the fallback when DLGRADE_SANDBOX=none."""
     token = issue_tokens(course_dir, ["kit_user"])["kit_user"]
-    server = start_server(course_dir, workers=1)
+    server = start_server(course_dir, workers=1, env={"DLGRADE_SANDBOX": sandbox} if sandbox == "none" else None)
     blocked = ["flask", "werkzeug", "waitress", "sqlalchemy", "numpy", "sympy", "psycopg", "jinja2"]
     program = ("import sys\n"
                f"for name in {blocked!r}: sys.modules[name] = None\n"
@@ -72,3 +77,14 @@ def test_submit_needs_only_the_standard_library_and_the_engine(course_dir, start
                             "--server", server.base, "--assignment", "01_backprop"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "identical to your upload" in again.stderr
+
+    # The report says which isolation graded it.
+    client = Client(server.base)
+    client.sign_in(token)
+    status, report = client.get("/s/1/report")
+    assert status == 200
+    from grader.sandbox.isolation import isolation_available
+
+    bubblewrap = sandbox == "auto" and isolation_available("bwrap")[0]
+    assert ("bubblewrap (pid/net/ipc/uts/mount namespaces)" in report) == bubblewrap
+    assert ("no namespaces" in report) == (not bubblewrap)
