@@ -9,18 +9,30 @@ import datetime as _dt
 import json
 import socket
 
+import pytest
 import sqlalchemy as sa
 
-from conftest import EXAMPLES, Client, issue_token, wait_until, write_course
+from conftest import EXAMPLES, Client, Server, issue_token, wait_until, write_course
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 
 
-def uploads_in(course_dir) -> int:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """One course and server for the refusals below (each test uses students of its own):
+    an hour's cooldown, uploads capped at 100 kB, one worker."""
+    course_dir = write_course(tmp_path_factory.mktemp("site") / "course", cooldown=3600, max_bytes=100_000)
+    server = Server(course_dir, workers=1).start()
+    yield course_dir, server
+    server.stop()
+
+
+def uploads_in(course_dir, student: str | None = None) -> int:
     engine = sa.create_engine(f"sqlite:///{course_dir / 'gradebook.db'}")
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM web_uploads")).scalar_one()
+            query = "SELECT count(*) FROM web_uploads" + (" WHERE student = :s" if student else "")
+            return conn.execute(sa.text(query), {"s": student}).scalar_one()
     finally:
         engine.dispose()
 
@@ -30,9 +42,9 @@ def graded(client: Client, upload_id: int):
     return json.loads(text) if status == 200 and json.loads(text)["status"] == "done" else None
 
 
-def test_students_see_only_their_own_and_no_instructor_page(course_dir, start_server):
+def test_students_see_only_their_own_and_no_instructor_page(site):
+    course_dir, server = site
     alice_token, bob_token = issue_token(course_dir, "alice"), issue_token(course_dir, "bob")
-    server = start_server(course_dir)
     alice, bob = Client(server.base), Client(server.base)
     assert alice.sign_in(alice_token)[0] == 302
     assert bob.sign_in(bob_token)[0] == 302
@@ -64,11 +76,11 @@ def test_students_see_only_their_own_and_no_instructor_page(course_dir, start_se
     assert json.loads(alice.get(f"/api/v1/submissions/{upload_id}")[1])["result"]["score"] == 31
 
 
-def test_forged_expired_and_revoked_tokens(course_dir, start_server):
+def test_forged_expired_and_revoked_tokens(site):
+    course_dir, server = site
     past = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=3)
     expired = issue_token(course_dir, "carol", now=past, days=1)
     valid = issue_token(course_dir, "dave")
-    server = start_server(course_dir)
     for token in ("forged-" + "x" * 40, expired, valid[:-2] + "AA"):
         client = Client(server.base)
         status, text = client.sign_in(token)
@@ -90,8 +102,8 @@ def test_forged_expired_and_revoked_tokens(course_dir, start_server):
     assert dave.get("/a/01_backprop")[0] == 302          # the session ended with its token
 
 
-def test_cookie_flags_and_headers(course_dir, start_server):
-    server = start_server(course_dir, workers=0)
+def test_cookie_flags_and_headers(site):
+    course_dir, server = site
     client = Client(server.base)
     status, _ = client.sign_in(issue_token(course_dir, "erin"))
     cookie = client.last_headers["Set-Cookie"]
@@ -102,10 +114,9 @@ def test_cookie_flags_and_headers(course_dir, start_server):
     assert client.last_headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_upload_refusals_change_nothing(tmp_path, start_server):
-    course_dir = write_course(tmp_path / "course", cooldown=3600, max_bytes=100_000)
+def test_upload_refusals_change_nothing(site):
+    course_dir, server = site
     token = issue_token(course_dir, "frank")
-    server = start_server(course_dir, workers=0)
     frank = Client(server.base)
     frank.sign_in(token)
     frank.get("/a/01_backprop")
@@ -129,20 +140,20 @@ def test_upload_refusals_change_nothing(tmp_path, start_server):
     # Over the cap: refused.
     status, text = frank.upload("/a/01_backprop/upload", "backprop.py", b"#" * 300_000)
     assert status == 413
-    assert uploads_in(course_dir) == 0
+    assert uploads_in(course_dir, "frank") == 0
 
     # A 1 GB upload is refused from its Content-Length: the server answers after reading
     # only the headers and the first megabyte we send, and the connection is closed.
     sent = one_gigabyte_upload(server.base, token)
     assert sent < 64 << 20
-    assert uploads_in(course_dir) == 0
+    assert uploads_in(course_dir, "frank") == 0
 
     # The cooldown: a first upload is accepted, the second within the hour refused.
     assert frank.upload("/a/01_backprop/upload", "backprop.py", REFERENCE)[0] == 302
     frank.get("/a/01_backprop")
     status, text = frank.upload("/a/01_backprop/upload", "backprop.py", REFERENCE + b"\n# v2\n")
     assert status == 429 and "cooldown" in text
-    assert uploads_in(course_dir) == 1
+    assert uploads_in(course_dir, "frank") == 1
 
 
 def one_gigabyte_upload(base: str, token: str) -> int:
