@@ -11,6 +11,12 @@ content is already graded (a worker killed after recording, before ending
 its job) and, for a regrade, whether the grading current when the regrade was
 asked for is still current. If so it only ends the job. The gradebook's own
 idempotence on (assignment, student, content) backs this up.
+
+Extensions: the gradebook's policy is per assignment, so a student's
+extension (``web_extensions``) is applied by recording the upload's time
+moved back by the extension: lateness is then counted from the student's own
+deadline. The upload row keeps the real time. (When the gradebook learns
+per-student deadlines, this shift should go.)
 """
 
 from __future__ import annotations
