@@ -4,7 +4,6 @@ regrades, release of hidden results and CSV export. Every one is refused to a st
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
 from collections import Counter, defaultdict
 

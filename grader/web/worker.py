@@ -144,10 +144,13 @@ class Worker:
         from grader.authoring import load_assignment
         from grader.grade.command import compiler_for
 
-        compile_for = self._compiled.get(assignment.name)
-        if compile_for is None:
-            compile_for = self._compiled[assignment.name] = compiler_for(load_assignment(assignment.folder))
-        return compile_for(student)
+        # A fixed question (questions.py edited) is compiled again, so "regrade all" uses the fix.
+        source = (assignment.folder / "questions.py").stat()
+        version = (source.st_mtime_ns, source.st_size)
+        cached = self._compiled.get(assignment.name)
+        if cached is None or cached[0] != version:
+            cached = self._compiled[assignment.name] = (version, compiler_for(load_assignment(assignment.folder)))
+        return cached[1](student)
 
 
 def _json_safe(value):

@@ -22,7 +22,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, issue_token, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "feedback"))
-from chromium_cdp import Browser, BrowserError, find_chromium  # noqa: E402
+from chromium_cdp import Browser, find_chromium  # noqa: E402
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get("DLGRADE_TEST_REQUIRE_BROWSER") == "1":
