@@ -53,3 +53,14 @@ def current_grading(conn, assignment: str, student: str, sha256: str) -> tuple[i
         .where(S.submissions.c.assignment == assignment, S.submissions.c.student == student,
                S.submissions.c.sha256 == sha256, S.gradings.c.is_current)).first()
     return (row.id, row.grader_error) if row is not None else None
+
+
+def failure_lines(conn, grading_ids: list[int]) -> list[tuple[str, str]]:
+    """(question, first line of its message) for every question not passed in these gradings."""
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(grading_ids), 500):
+        rows = conn.execute(sa.select(S.question_results.c.question, S.question_results.c.message).where(
+            S.question_results.c.grading_id.in_(grading_ids[start:start + 500]),
+            S.question_results.c.status != "passed")).all()
+        out += [(q, (m.strip().splitlines() or [""])[0][:160]) for q, m in rows]
+    return out

@@ -43,7 +43,11 @@ def assignment(name: str):
             seen[q.question] += 1
             passed[q.question] += q.status == "passed"
             statuses[q.question][q.status] += 1
-    rates = [(q, passed[q], seen[q], statuses[q].most_common()) for q in seen]
+    with course.engine.begin() as conn:
+        failures: dict[str, Counter] = defaultdict(Counter)
+        for question, line in records.failure_lines(conn, [s.grading_id for s in finals if s.grading_id]):
+            failures[question][line] += 1
+    rates = [(q, passed[q], seen[q], statuses[q].most_common(), failures[q].most_common(3)) for q in seen]
     with course.engine.begin() as conn:
         settings = course.settings(conn, a.name)
         waiting = conn.execute(sa.select(sa.func.count()).select_from(T.jobs).join(

@@ -13,6 +13,7 @@ Without Chromium the test is skipped, unless DLGRADE_TEST_REQUIRE_BROWSER=1 (CI)
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -117,6 +118,9 @@ def test_student_uploads_sees_graded_reads_report_and_override(course_dir, start
         instructor.go(f"{server.base}/instructor/a/01_backprop")
         table = instructor.text("#class-table")
         assert "ada" in table and "29.6667" in table
+        rates = instructor.text("#pass-rates")
+        assert re.search(r"dense_backward_gradients\s+0 / 1 \(0 %\)", rates), rates
+        assert "1×" in rates                                  # its failure, among the common ones
         instructor.shot("web-06-class-table.png")
         instructor.click_and_load("#class-table a")
         assert "ada" in instructor.text("h1")
