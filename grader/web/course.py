@@ -134,15 +134,29 @@ class Course:
     def secret_key(self) -> bytes:
         """The key that signs session cookies: made on first use, readable by the owner only."""
         path = self.folder / SECRET_NAME
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if path.stat().st_mode & 0o077:
-                raise PermissionError(f"{path} is readable by others: chmod 600 {path}") from None
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(32).hex().encode())
-        return path.read_bytes()
+        if not path.exists():
+            # Written whole to a private temporary file, then linked into place: a process killed
+            # half-way leaves no empty key, and of two servers starting at once the first one wins.
+            temp = self.folder / f".{SECRET_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(32).hex().encode())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                try:
+                    os.link(temp, path)
+                except FileExistsError:
+                    pass
+            finally:
+                temp.unlink(missing_ok=True)
+        if path.stat().st_mode & 0o077:
+            raise PermissionError(f"{path} is readable by others: chmod 600 {path}")
+        key = path.read_bytes()
+        if len(key) < 32:
+            raise ValueError(f"{path} holds no usable key ({len(key)} bytes): delete it and start again "
+                             "(everyone signs in again)")
+        return key
 
     # -- per-assignment web settings and extensions ---------------------------------
     def settings(self, conn, assignment: str) -> Settings:
