@@ -7,8 +7,10 @@
     dlgrade worker --course COURSE                 one more worker (here or on another host, same database)
 
 The website runs under waitress, a production WSGI server (pure Python, any
-platform). Behind a reverse proxy that terminates HTTPS, run it on
-127.0.0.1 and keep ``Secure`` cookies (the default off loopback). For another
+platform). Behind a reverse proxy that terminates HTTPS, run it on 127.0.0.1
+with ``--behind-proxy``: cookies are then ``Secure`` and the client's address
+(for the sign-in rate limit) is taken from the proxy's ``X-Forwarded-For``.
+Off loopback, cookies are always ``Secure``. For another
 server: ``DLGRADE_COURSE=COURSE gunicorn 'grader.web.wsgi:app'``, and start the workers
 with ``dlgrade worker``.
 """
@@ -41,6 +43,8 @@ def add_parser(subparsers) -> None:
     serve.add_argument("--threads", type=int, default=8, help="threads serving requests (default: 8)")
     serve.add_argument("--lease-seconds", type=float, default=30.0,
                        help="a worker's claim on a job lasts this long unless renewed (default: 30)")
+    serve.add_argument("--behind-proxy", action="store_true",
+                       help="behind one HTTPS reverse proxy: Secure cookies, client address from X-Forwarded-For")
     serve.add_argument("--insecure-cookies", action="store_true",
                        help="no Secure flag on cookies off loopback (only behind no TLS at all: not advised)")
     serve.add_argument("--demo", action="store_true", help="fill the course with the demo class and print "
@@ -101,8 +105,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     course = open_course(args, demo=args.demo)
     base = (args.base_url or f"http://{args.host}:{args.port}").rstrip("/")
-    secure = args.host not in LOOPBACK and not args.insecure_cookies
+    secure = (args.behind_proxy or args.host not in LOOPBACK) and not args.insecure_cookies
     app = create_app(course, secure_cookies=secure)
+    if args.behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     server = create_server(app, host=args.host, port=args.port, threads=args.threads,
                            max_request_body_size=course.config.max_upload_bytes + UPLOAD_SLACK,
                            ident="dlgrade")

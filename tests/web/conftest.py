@@ -95,8 +95,9 @@ class Server:
     """``dlgrade serve`` in a child process on 127.0.0.1 (a free port)."""
 
     def __init__(self, course_dir: Path, *, db: str | None = None, workers: int = 1, lease: float = 3.0,
-                 env: dict | None = None, demo: bool = False):
+                 env: dict | None = None, demo: bool = False, args: tuple[str, ...] = ()):
         self.course_dir, self.db, self.workers, self.lease, self.demo = course_dir, db, workers, lease, demo
+        self.args = args
         self.demo_links: dict[str, str] = {}
         self.env = {**os.environ, "DLGRADE_ASSIGNMENTS": str(ROOT / "assignments"), **(env or {})}
         self.proc: subprocess.Popen | None = None
@@ -107,6 +108,7 @@ class Server:
                    "--workers", str(self.workers), "--lease-seconds", str(self.lease)]
         if self.demo:
             command.append("--demo")
+        command += list(self.args)
         if self.db:
             command += ["--db", self.db]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -81,3 +81,13 @@ def test_demo_prints_links_that_work_and_sign_in_is_rate_limited(tmp_path):
         assert statuses == [403] * 8 + [429]
     finally:
         server.stop()
+
+
+def test_behind_a_proxy_cookies_are_secure(course_dir, start_server):
+    from conftest import issue_token
+
+    token = issue_token(course_dir, "una")
+    server = start_server(course_dir, workers=0, args=("--behind-proxy",))
+    una = Client(server.base)
+    una.get(f"/signin?token={token}")
+    assert "Secure" in una.last_headers["Set-Cookie"] and "HttpOnly" in una.last_headers["Set-Cookie"]
