@@ -1,6 +1,6 @@
 """Personal sign-in tokens: issued by the instructor, stored hashed, expiring, revocable.
 
-A token is 32 random bytes (URL-safe base64). Only its sha256 is stored: with
+A token is ``dlg_`` and 32 random bytes (URL-safe base64). Only its sha256 is stored: with
 that much entropy a plain hash cannot be reversed, and a leaked database gives
 no one a way in. A token is valid until it expires or is revoked; revoking
 ends every session signed in with it at the next request.
@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from grader.web import tables as T
 
 ROLES = ("student", "instructor")
+# A recognisable prefix: secret scanners can spot a leaked token, and a token never starts with "-"
+# (which a command line would take for an option, e.g. `dlgrade submit --token -abc`).
+TOKEN_PREFIX = "dlg_"
 
 
 def utcnow() -> _dt.datetime:
@@ -49,7 +52,7 @@ def issue(conn, user_id: str, role: str, *, days: float = 120.0, now: _dt.dateti
     if days <= 0:
         raise ValueError(f"a token must live a positive number of days, got {days!r}")
     now = now or utcnow()
-    token = secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(sa.insert(T.tokens).values(token_sha256=token_hash(token), user_id=user_id.strip(), role=role,
                                             created_at=now, expires_at=now + _dt.timedelta(days=days)))
     return token

@@ -39,3 +39,21 @@ def test_bad_course_toml_is_named(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         CourseConfig.load(path)
+
+
+def test_tokens_are_stored_hashed_and_never_look_like_an_option():
+    import sqlalchemy as sa
+
+    from grader.web import tables as T
+    from grader.web import tokens
+
+    engine = sa.create_engine("sqlite://")
+    T.metadata.create_all(engine)
+    with engine.begin() as conn:
+        issued = [tokens.issue(conn, f"s{i}", "student") for i in range(300)]
+        stored = list(conn.execute(sa.select(T.tokens.c.token_sha256)).scalars())
+        assert all(t.startswith("dlg_") and len(t) > 40 for t in issued)
+        assert not set(issued) & set(stored) and stored == [tokens.token_hash(t) for t in issued]
+        assert tokens.verify(conn, issued[7]).user_id == "s7"
+        assert tokens.verify(conn, issued[7][:-1]) is None and tokens.verify(conn, "") is None
+    engine.dispose()
