@@ -51,7 +51,7 @@ def test_tokens_are_stored_hashed_and_never_look_like_an_option():
     T.metadata.create_all(engine)
     with engine.begin() as conn:
         issued = [tokens.issue(conn, f"s{i}", "student") for i in range(300)]
-        stored = list(conn.execute(sa.select(T.tokens.c.token_sha256)).scalars())
+        stored = list(conn.execute(sa.select(T.tokens.c.token_sha256).order_by(T.tokens.c.id)).scalars())
         assert all(t.startswith("dlg_") and len(t) > 40 for t in issued)
         assert not set(issued) & set(stored) and stored == [tokens.token_hash(t) for t in issued]
         assert tokens.verify(conn, issued[7]).user_id == "s7"
