@@ -22,6 +22,9 @@ COMMANDS = {
     "demo": "grader.demo.command",
     "new": "grader.scaffold.command",
     "validate": "grader.validate.command",
+    "serve": "grader.web.command",
+    "worker": "grader.web.worker_command",
+    "submit": "grader.submit.command",
 }
 
 

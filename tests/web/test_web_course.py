@@ -1,0 +1,59 @@
+"""A course folder: its secret is made once, private, and refused when others can read it; a
+course.toml with a wrong key or value is refused with the key named."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from conftest import write_course
+from grader.web.course import Course, CourseConfig
+
+
+def test_secret_is_private_and_stable(tmp_path):
+    course = Course(write_course(tmp_path / "course"))
+    try:
+        key = course.secret_key()
+        assert len(key) == 64 and course.secret_key() == key
+        path = tmp_path / "course" / "secret_key"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert [p.name for p in path.parent.iterdir() if p.name.startswith(".secret_key")] == []
+        os.chmod(path, 0o644)
+        with pytest.raises(PermissionError, match="readable by others: chmod 600"):
+            course.secret_key()
+    finally:
+        course.close()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('assignmnets = ["01_backprop"]\n', r"unknown key\(s\) \['assignmnets'\]"),
+    ('hidden_results = "never"\n', "hidden_results = 'never': expected one of"),
+    ("max_upload_bytes = -5\n", "max_upload_bytes must be a whole number of bytes > 0"),
+    ("cooldown_seconds = 'soon'\n", "cooldown_seconds must be a number of seconds >= 0"),
+    ("assignments = [\n", "not valid TOML"),
+])
+def test_bad_course_toml_is_named(tmp_path, text, message):
+    path = tmp_path / "course.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        CourseConfig.load(path)
+
+
+def test_tokens_are_stored_hashed_and_never_look_like_an_option():
+    import sqlalchemy as sa
+
+    from grader.web import tables as T
+    from grader.web import tokens
+
+    engine = sa.create_engine("sqlite://")
+    T.metadata.create_all(engine)
+    with engine.begin() as conn:
+        issued = [tokens.issue(conn, f"s{i}", "student") for i in range(300)]
+        stored = list(conn.execute(sa.select(T.tokens.c.token_sha256).order_by(T.tokens.c.id)).scalars())
+        assert all(t.startswith("dlg_") and len(t) > 40 for t in issued)
+        assert not set(issued) & set(stored) and stored == [tokens.token_hash(t) for t in issued]
+        assert tokens.verify(conn, issued[7]).user_id == "s7"
+        assert tokens.verify(conn, issued[7][:-1]) is None and tokens.verify(conn, "") is None
+    engine.dispose()
