@@ -26,7 +26,10 @@ student's backward claims, ``sum(grad_j * v)``. That tells apart:
 - structural mistakes: None, wrong count, wrong shape (transposes).
 
 Credit: the share of gradients that match the reference (``partial=True``,
-the default) or all or nothing.
+the default) or all or nothing. When the forward output is itself part of
+the answer (``output="loss"``: a loss returning ``(loss, dinput)``), it
+counts as one more part, named ``output``: a wrong loss value with a right
+gradient earns the gradient's share only.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Gradient(Check):
     consistency_rtol: float = 1e-5
     names: tuple[str, ...] = ("dx", "dW", "db")
     partial: bool = True
+    output: str = ""  # the forward output's name when it is graded too (e.g. "loss"); "" when it is not
 
     def __post_init__(self) -> None:
         for name in ("rtol", "atol", "consistency_rtol"):
@@ -73,8 +77,16 @@ class Gradient(Check):
         if not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"Gradient: names must be non-empty strings, got {self.names!r}")
         object.__setattr__(self, "names", names)
+        if not isinstance(self.output, str):
+            raise ValueError(f"Gradient: output must be a name (or '' when it is not graded), got {self.output!r}")
 
     def describe(self) -> str:
+        if self.output:
+            return (
+                f"the {self.output} value and the gradients, each within "
+                f"|got - expected| <= {self.atol:g} + {self.rtol:g}*|expected|, "
+                "the gradients also compared with finite differences of your own forward pass"
+            )
         return (
             "gradients from your backward pass, each within "
             f"|got - expected| <= {self.atol:g} + {self.rtol:g}*|expected|, "
@@ -194,7 +206,7 @@ class Gradient(Check):
 
         forward: CheckResult | None = None
         if "out" in got and exp_out is not None:
-            forward = cmp.compare(got.get("out"), exp_out, name="your forward output")
+            forward = cmp.compare(got.get("out"), exp_out, name=self.output or "your forward output")
         forward_ok = None if forward is None else forward.passed
 
         probes = got.get("probes")
@@ -227,6 +239,9 @@ class Gradient(Check):
                         "directional": info, "result": res})
 
         n_ok = sum(p["ok"] for p in per)
+        output_graded = bool(self.output) and forward is not None
+        parts = n + output_graded
+        parts_ok = n_ok + (output_graded and forward_ok is True)
         data: dict[str, Any] = {
             "forward_ok": forward_ok,
             "n_correct": n_ok,
@@ -252,12 +267,21 @@ class Gradient(Check):
                     )
         detail = "\n".join(details)
 
+        if output_graded and not forward.passed and n_ok == n:
+            # The gradient is right but the value is part of the answer too.
+            why = forward.message.removeprefix(f"{self.output} is not correct: ")
+            msg = (f"your {self.output} value is not correct ({why}), although your "
+                   + ("gradients are" if n > 1 else "gradient is")
+                   + f" right ({', '.join(p['name'] for p in per)}): the {self.output} value is part of the answer")
+            return CheckResult(parts_ok / parts if self.partial else 0.0, msg, detail=detail, data=data)
         if n_ok == n:
             msg = "gradients correct: " + ", ".join(p["name"] for p in per) + (" match" if n > 1 else " matches")
             if n == 1:
                 msg = f"gradient correct: {per[0]['name']} matches"
             if forward_ok is False:
                 msg += " (note: your forward output itself is not correct: " + forward.message + ")"
+            if output_graded:
+                msg = f"{self.output} value and " + msg
             return CheckResult(1.0, msg, detail=detail, data=data)
 
         wrong = [p for p in per if not p["ok"]]
@@ -265,6 +289,8 @@ class Gradient(Check):
             lines = [f"{wrong[0]['name']} is not correct"]
         else:
             lines = [f"{len(wrong)} of {n} gradients are not correct ({', '.join(p['name'] for p in wrong)})"]
+        if output_graded and forward_ok is False:
+            lines[0] = f"your {self.output} value is not correct, and " + lines[0]
         valued = [p for p in wrong if p["status"] == "wrong"]
         if forward_ok is False:
             if valued and all(p["consistent"] is True for p in valued):
@@ -305,5 +331,5 @@ class Gradient(Check):
                 )
             else:
                 lines.append(res.message)
-        fraction = n_ok / n if self.partial else 0.0
+        fraction = parts_ok / parts if self.partial else 0.0
         return CheckResult(fraction, "\n".join(lines), detail=detail, data=data)

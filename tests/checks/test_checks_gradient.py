@@ -277,3 +277,93 @@ def test_names_beyond_the_given_ones(args):
     got, exp = run(dense_forward, backward_sign_error, args)
     r = Gradient(names=("dx",)).check(got, exp)
     assert "gradient 1" in r.message
+
+
+# -- a loss whose value is wrong although its gradient is right ----------------
+# The loss value is part of a loss question's answer (Gradient(output="loss")).
+
+def half_squared_error(y_pred, y):
+    diff = y_pred - y
+    return 0.5 * np.sum(diff ** 2), diff
+
+
+def squared_error_without_the_half(y_pred, y):  # the gradient is the one of the half
+    diff = y_pred - y
+    return np.sum(diff ** 2), diff
+
+
+def cross_entropy(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    loss = -np.mean(np.log(probs[np.arange(n), labels]))
+    d = probs.copy()
+    d[np.arange(n), labels] -= 1
+    return loss, d / n
+
+
+def cross_entropy_averaged_over_classes(logits, labels):
+    loss, d = cross_entropy(logits, labels)
+    return loss / logits.shape[1], d
+
+
+def cross_entropy_in_place_softmax(logits, labels):
+    """Softmax written into the logits, then the loss from the (now) probabilities as if logits."""
+    n = logits.shape[0]
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    probs = logits
+    log_z = np.log(np.exp(logits).sum(axis=1))
+    loss = np.mean(log_z - logits[np.arange(n), labels])
+    d = probs.copy()
+    d[np.arange(n), labels] -= 1
+    return loss, d / n
+
+
+def run_value_and_grad(fn, reference, x, *rest, seed=0):
+    """The harness for a loss: each call gets its own copy of the arguments, as in the child."""
+    rng = np.random.default_rng(seed)
+    loss_ref, d_ref = reference(x.copy(), *rest)
+    loss, d = fn(x.copy(), *rest)
+    dirs, probes = [], []
+    for _ in range(2):
+        v = rng.normal(size=x.shape)
+        v /= np.linalg.norm(v)
+        dirs.append({"input": 0, "v": v, "h": H})
+        probes.append({"input": 0, "plus": fn(x + H * v, *rest)[0], "minus": fn(x - H * v, *rest)[0]})
+    return ({"out": loss, "grads": [d], "probes": probes},
+            {"out": loss_ref, "grads": [d_ref], "dout": 1.0, "directions": dirs})
+
+
+@pytest.mark.parametrize("wrong, reference", [
+    (squared_error_without_the_half, half_squared_error),
+    (cross_entropy_averaged_over_classes, cross_entropy),
+    (cross_entropy_in_place_softmax, cross_entropy),
+])
+def test_a_wrong_loss_value_with_a_right_gradient_costs_its_share(wrong, reference):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 4))
+    second = rng.integers(0, 4, size=5) if reference is cross_entropy else rng.normal(size=(5, 4))
+    check = Gradient(names=("dinput",), output="loss")
+    got, exp = run_value_and_grad(wrong, reference, x, second)
+    r = check.check(got, exp)
+    assert r.fraction == pytest.approx(1 / 2), r.message
+    assert r.message.startswith("your loss value is not correct"), r.message
+    assert "gradient is" in r.message and "All" not in r.message
+    assert r.data["forward_ok"] is False
+    right = check.check(*run_value_and_grad(reference, reference, x, second))
+    assert right.passed and right.message.startswith("loss value and gradient correct"), right.message
+
+
+def test_a_wrong_loss_value_and_a_wrong_gradient_earn_nothing():
+    rng = np.random.default_rng(4)
+    y_pred, y = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    r = Gradient(names=("dy_pred",), output="loss").check(*run_loss(mse_no_average, y_pred, y))
+    assert r.fraction == 0.0
+    assert r.message.startswith("your loss value is not correct, and dy_pred is not correct")
+
+
+def test_output_must_be_a_name():
+    with pytest.raises(ValueError, match="output must be a name"):
+        Gradient(output=None)
