@@ -34,6 +34,7 @@ gradient earns the gradient's share only.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -51,6 +52,20 @@ _EPS = np.finfo(np.float64).eps
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _axes_text(axes: tuple[int, ...]) -> str:
+    return f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
+
+
+def _sums_of(dout_shape: tuple, shape: tuple) -> list[tuple[int, ...]]:
+    """Every set of axes of ``dout`` whose sum (without keepdims) has ``shape``."""
+    found = []
+    for r in range(1, len(dout_shape) + 1):
+        for axes in itertools.combinations(range(len(dout_shape)), r):
+            if tuple(s for i, s in enumerate(dout_shape) if i not in axes) == tuple(shape):
+                found.append(axes)
+    return found
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,31 @@ class Gradient(Check):
         out["rel_error"] = diff / max(scale, floor, 1e-300)
         return out
 
+    def _summed_over_other_axes(self, name: str, grad: np.ndarray | None, expected: np.ndarray,
+                                dout: np.ndarray) -> str:
+        """"db is dout summed over axis 1; ..." when that is certain: the right gradient is dout
+        summed over one set of axes, and the student's is dout summed over exactly one other set
+        (by its shape or, when the shapes agree, by its values)."""
+        if grad is None or dout.ndim == 0:
+            return ""
+
+        def sums_equal_to(arr: np.ndarray) -> list[tuple[int, ...]]:
+            with np.errstate(all="ignore"):
+                return [a for a in _sums_of(dout.shape, arr.shape)
+                        if np.allclose(arr, dout.sum(axis=a), rtol=self.rtol, atol=self.atol)]
+
+        right = sums_equal_to(expected.astype(np.float64))
+        if len(right) != 1:
+            return ""
+        if grad.shape == expected.shape:
+            others = [a for a in sums_equal_to(grad.astype(np.float64)) if a != right[0]]
+        else:
+            others = _sums_of(dout.shape, grad.shape)
+        if len(others) != 1:
+            return ""
+        return (f"{name} is dout summed over {_axes_text(others[0])}; it should be dout summed over "
+                f"{_axes_text(right[0])}")
+
     # ------------------------------------------------------------------
     def _check(self, got: Any, expected: Any) -> CheckResult:
         exp_grads, exp_out, dout, directions = self._parse_expected(expected)
@@ -234,7 +274,7 @@ class Gradient(Check):
                 status = res.data["reason"]
             else:
                 status = "wrong"
-            per.append({"name": self._name(i), "status": status, "ok": status == "ok",
+            per.append({"name": self._name(i), "index": i, "array": arrays[i], "status": status, "ok": status == "ok",
                         "consistent": consistent, "rel_error": max(rels) if rels else None,
                         "directional": info, "result": res})
 
@@ -247,7 +287,8 @@ class Gradient(Check):
             "n_correct": n_ok,
             "n": n,
             "gradients": [
-                {k: v for k, v in p.items() if k != "result"} | {"data": p["result"].data if p["result"] else {}}
+                {k: v for k, v in p.items() if k not in ("result", "array")}
+                | {"data": p["result"].data if p["result"] else {}}
                 for p in per
             ],
         }
@@ -312,10 +353,16 @@ class Gradient(Check):
             if p["status"] == "missing":
                 lines.append(f"{name} is None - your backward did not compute or return it")
             elif p["status"] == "shape":
-                lines.append(
-                    res.message + ". A gradient has the shape of the input it belongs to: did you forget or "
-                    "misplace a transpose (of W or another factor of a matrix product), or multiply in the wrong order?"
-                )
+                got_shape = tuple(res.data.get("got_shape", ()))
+                summed = self._summed_over_other_axes(name, p["array"], exp_grads[p["index"]], dout)
+                if len(got_shape) >= 2 and got_shape == exp_grads[p["index"]].shape[::-1]:
+                    lines.append(res.message + ". A gradient has the shape of the input it belongs to: did you "
+                                 "forget or misplace a transpose (of W or another factor of a matrix product), or "
+                                 "multiply in the wrong order?")
+                elif summed:
+                    lines.append(f"{res.message}: {summed}")
+                else:
+                    lines.append(res.message + ". A gradient has the shape of the input it belongs to")
             elif p["status"] != "wrong":
                 lines.append(res.message)
             elif p["consistent"] is False:
@@ -331,5 +378,9 @@ class Gradient(Check):
                 )
             else:
                 lines.append(res.message)
+            if p["status"] == "wrong":
+                summed = self._summed_over_other_axes(name, p["array"], exp_grads[p["index"]], dout)
+                if summed:
+                    lines[-1] += f"; {summed}"
         fraction = parts_ok / parts if self.partial else 0.0
         return CheckResult(fraction, "\n".join(lines), detail=detail, data=data)

@@ -146,11 +146,13 @@ def test_transposed_dW(args):
     assert "transpose" in r.message
 
 
-def test_dx_wrong_shape_mentions_transpose(args):
+def test_dx_of_another_shape_gets_no_transpose_hint(args):
+    # dout returned as dx: (N, M) for (N, D) is not the transpose of anything
     got, exp = run(dense_forward, backward_dx_without_transpose, args)
     r = Gradient().check(got, exp)
     assert "dx has shape (4, 3), expected shape (4, 5)" in r.message
-    assert "transpose" in r.message
+    assert "transpose" not in r.message
+    assert "A gradient has the shape of the input it belongs to" in r.message
 
 
 def test_structure_errors(args):
@@ -367,3 +369,74 @@ def test_a_wrong_loss_value_and_a_wrong_gradient_earn_nothing():
 def test_output_must_be_a_name():
     with pytest.raises(ValueError, match="output must be a name"):
         Gradient(output=None)
+
+
+# -- hints only when true: a bias gradient summed over the wrong axis, a padded dx --
+
+def backward_db_over_features(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=1)
+
+
+def test_db_summed_over_the_wrong_axis_says_so_and_not_transpose(args):
+    got, exp = run(dense_forward, backward_db_over_features, args)  # dout is (4, 3): db (4,) for (3,)
+    r = Gradient().check(got, exp)
+    assert r.fraction == pytest.approx(2 / 3)
+    assert "db has shape (4,), expected shape (3,): db is dout summed over axis 1; it should be dout summed " \
+           "over axis 0" in r.message
+    assert "transpose" not in r.message
+
+
+def test_db_summed_over_the_wrong_axis_of_a_square_dout_is_told_by_its_values():
+    rng = np.random.default_rng(5)
+    args = rng.normal(size=(3, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)  # dout is (3, 3)
+    got, exp = run(dense_forward, backward_db_over_features, args)
+    r = Gradient().check(got, exp)
+    assert "db is dout summed over axis 1; it should be dout summed over axis 0" in r.message
+    # a db wrong in another way gets no such hint
+    got["grads"][2] = got["grads"][2] + 1.0
+    r = Gradient().check(got, exp)
+    assert "db" in r.message and "summed over" not in r.message
+
+
+def conv_forward(x, w, pad=1):
+    """A stride-1 cross-correlation with zero padding: x (N, H, W, C), w (K, K, C, F)."""
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    k = w.shape[0]
+    out_h, out_w = xp.shape[1] - k + 1, xp.shape[2] - k + 1
+    out = np.zeros((x.shape[0], out_h, out_w, w.shape[3]))
+    for i in range(out_h):
+        for j in range(out_w):
+            out[:, i, j, :] = np.tensordot(xp[:, i:i + k, j:j + k, :], w, axes=3)
+    return out, (xp, w, pad)
+
+
+def conv_backward_padded_dx(dout, cache):
+    """dx of the padded input, not cropped back to x's shape."""
+    xp, w, pad = cache
+    k = w.shape[0]
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(dout.shape[1]):
+        for j in range(dout.shape[2]):
+            dxp[:, i:i + k, j:j + k, :] += np.tensordot(dout[:, i, j, :], w, axes=(1, 3))
+            dw += np.tensordot(xp[:, i:i + k, j:j + k, :], dout[:, i, j, :], axes=(0, 0))
+    return dxp, dw
+
+
+def conv_backward(dout, cache):
+    dxp, dw = conv_backward_padded_dx(dout, cache)
+    pad = cache[2]
+    return dxp[:, pad:-pad, pad:-pad, :], dw
+
+
+def test_dx_with_the_padding_left_on_is_told_to_crop_it():
+    rng = np.random.default_rng(6)
+    args = rng.normal(size=(1, 6, 6, 2)), rng.normal(size=(3, 3, 2, 4))
+    assert Gradient(names=("dx", "dw")).check(*run(conv_forward, conv_backward, args, conv_forward,
+                                                   conv_backward)).passed
+    got, exp = run(conv_forward, conv_backward_padded_dx, args, conv_forward, conv_backward)
+    r = Gradient(names=("dx", "dw")).check(got, exp)
+    assert r.fraction == pytest.approx(1 / 2)
+    assert ("dx has shape (1, 8, 8, 2), expected shape (1, 6, 6, 2) - it is the padded shape (1 too many on each "
+            "side of the padded axes): crop the padding") in r.message
+    assert "transpose" not in r.message
