@@ -440,3 +440,23 @@ def test_dx_with_the_padding_left_on_is_told_to_crop_it():
     assert ("dx has shape (1, 8, 8, 2), expected shape (1, 6, 6, 2) - it is the padded shape (1 too many on each "
             "side of the padded axes): crop the padding") in r.message
     assert "transpose" not in r.message
+
+
+def test_loss_gradient_questions_grade_the_loss_value():
+    from grader.authoring import Assignment
+
+    course = Assignment("losses", title="losses", module="losses")
+
+    @course.question(points=2)
+    def squared_error(q):
+        """the loss and its gradient"""
+        y_pred, y = q.rng.normal(size=(4, 3)), q.rng.normal(size=(4, 3))
+        q.loss_gradient("half_squared_error", y_pred, y, reference=half_squared_error, name="dy_pred")
+
+    case = course.compile().question("squared_error").cases[0]
+    assert case.check.output == "loss"
+    y_pred, y = (case.request["calls"][0]["args"][i] for i in (0, 1))
+    loss, d = squared_error_without_the_half(y_pred, y)
+    got = {"out": loss, "grads": [d], "probes": []}
+    r = case.check.check(got, case.expected)
+    assert r.fraction == pytest.approx(1 / 2) and r.message.startswith("your loss value is not correct")
