@@ -143,3 +143,17 @@ def test_reports_and_gradescope_show_the_failed_cell_first(tmp_path, view):
     assert result.to_gradescope(view)["output"].startswith(first)
     report = text_report(result, view)
     assert report.index(first) < report.index("question")
+
+
+def test_the_student_page_names_the_failed_cell_by_its_line(tmp_path):
+    from grader.authoring import CompiledAssignment
+    from grader.grade.engine import grade_submission
+
+    path = tmp_path / "torch_first.py"
+    path.write_text(TORCH_FIRST)
+    result = grade_submission(CompiledAssignment.load(CHECKS), path)
+    result.write(tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text()
+    marker = line_of(TORCH_FIRST, "# %%\nimport torch")
+    assert f"The cell at line {marker} raised:" in html and "1 cell raised an error" in html
+    assert "No module named &#x27;torch&#x27;" in html
