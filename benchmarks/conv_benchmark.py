@@ -1,6 +1,6 @@
 """Speed of the reference conv2d and max-pool against naive loops and TensorFlow.
 
-    python benchmarks/conv_benchmark.py [--repeats R] [--threads T]
+    python benchmarks/conv_benchmark.py [--repeats R] [--threads T] [--pool-only]
 
 Shapes: x (64, 32, 32, 3), w (3, 3, 3, 16), stride 1, padding 1, float64;
 max pooling 2x2 / stride 2 and 3x3 / stride 2 (overlapping windows) on the conv
@@ -68,6 +68,7 @@ if __name__ == "__main__":
         "--glibc-default", action="store_true",
         help="leave glibc's malloc as it is (freed memory goes back to the kernel, pages fault in again)",
     )  # fmt: skip
+    _parser.add_argument("--pool-only", action="store_true", help="time max pooling only (no conv2d, no naive loops)")
     ARGS = _parser.parse_args()
     if not ARGS.glibc_default:
         _keep_freed_memory()
@@ -238,7 +239,7 @@ def pool_benchmark(tf, out, outt, pool, stride, rng, repeats):
     ]
 
 
-def main(repeats, threads, glibc_default):
+def main(repeats, threads, glibc_default, pool_only=False):
     load = os.getloadavg()[0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -286,7 +287,7 @@ def main(repeats, threads, glibc_default):
     for ours, theirs in zip(conv2d_backward(dout, cache), tf_backward()):
         assert_same(ours, theirs)
     naive_times = {}
-    for name, (forward, backward) in NAIVE.items():
+    for name, (forward, backward) in ({} if pool_only else NAIVE).items():
         k = NAIVE_BATCH[name]
         assert_same(forward(x[:k], w, b, STRIDE, PAD), out[:k])
         _, small_cache = conv2d_forward(x[:k], w, b, STRIDE, PAD)
@@ -299,7 +300,7 @@ def main(repeats, threads, glibc_default):
         scale = BATCH / k
         naive_times[name] = (fwd[0] * scale, bwd[0] * scale, (fwd[0] + bwd[0]) * scale)
 
-    conv_rows = [
+    conv_rows = [] if pool_only else [
         ("conv2d forward", *timed([lambda: conv2d_forward(x, w, b, STRIDE, PAD), tf_forward], repeats)),
         ("conv2d backward", *timed([lambda: conv2d_backward(dout, cache), tf_backward], repeats)),
         ("conv2d forward + backward", *timed([ref_forward_backward, tf_forward_backward], repeats)),
@@ -343,4 +344,4 @@ def main(repeats, threads, glibc_default):
 
 
 if __name__ == "__main__":
-    main(ARGS.repeats, ARGS.threads, ARGS.glibc_default)
+    main(ARGS.repeats, ARGS.threads, ARGS.glibc_default, ARGS.pool_only)
