@@ -1,9 +1,10 @@
 """Speed of the reference conv2d and max-pool against naive loops and TensorFlow.
 
-    python benchmarks/conv_benchmark.py [--repeats R] [--threads T]
+    python benchmarks/conv_benchmark.py [--repeats R] [--threads T] [--pool-only]
 
 Shapes: x (64, 32, 32, 3), w (3, 3, 3, 16), stride 1, padding 1, float64;
-max pooling 2x2 / stride 2 on the conv output (64, 32, 32, 16).
+max pooling 2x2 / stride 2 and 3x3 / stride 2 (overlapping windows) on the conv
+output (64, 32, 32, 16).
 
 Times are the median (and the minimum) of R runs after one warm-up run; the
 reference and TensorFlow take turns run by run, so a busy moment slows both.
@@ -67,6 +68,7 @@ if __name__ == "__main__":
         "--glibc-default", action="store_true",
         help="leave glibc's malloc as it is (freed memory goes back to the kernel, pages fault in again)",
     )  # fmt: skip
+    _parser.add_argument("--pool-only", action="store_true", help="time max pooling only (no conv2d, no naive loops)")
     ARGS = _parser.parse_args()
     if not ARGS.glibc_default:
         _keep_freed_memory()
@@ -82,6 +84,7 @@ from reference.pooling import maxpool_backward, maxpool_forward  # noqa: E402
 BATCH, SIZE, C_IN, C_OUT, KERNEL, STRIDE, PAD = 64, 32, 3, 16, 3, 1, 1
 NAIVE_BATCH = {"4 loops": 2, "6 loops": 1}
 NAIVE_REPEATS = 3
+POOLS = ((2, 2), (3, 2))  # (window, stride): non-overlapping and overlapping windows
 
 
 def blas_kernel():
@@ -200,7 +203,43 @@ def assert_same(ours, theirs):
     assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
-def main(repeats, threads, glibc_default):
+def pool_benchmark(tf, out, outt, pool, stride, rng, repeats):
+    """Rows (name, reference times, TensorFlow times) for max pooling pool x pool with this stride."""
+    pooled, pool_cache = maxpool_forward(out, pool, stride)
+    dpooled = rng.standard_normal(pooled.shape)
+    dpooledt = tf.constant(dpooled)
+    pooledt = tf.nn.max_pool2d(outt, pool, stride, "VALID")
+
+    def tf_forward():
+        return tf.nn.max_pool2d(outt, pool, stride, "VALID").numpy()
+
+    def tf_backward():
+        return tf.raw_ops.MaxPoolGrad(
+            orig_input=outt, orig_output=pooledt, grad=dpooledt, ksize=[1, pool, pool, 1],
+            strides=[1, stride, stride, 1], padding="VALID",
+        ).numpy()  # fmt: skip
+
+    def tf_forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(outt)
+            y = tf.nn.max_pool2d(outt, pool, stride, "VALID")
+        return tape.gradient(y, outt, output_gradients=dpooledt).numpy()
+
+    def ref_forward_backward():
+        _, c = maxpool_forward(out, pool, stride)
+        return maxpool_backward(dpooled, c)
+
+    assert np.array_equal(pooledt.numpy(), pooled)
+    assert_same(tf_backward(), maxpool_backward(dpooled, pool_cache))
+    name = f"maxpool {pool}x{pool}/{stride}"
+    return [
+        (f"{name} forward", *timed([lambda: maxpool_forward(out, pool, stride), tf_forward], repeats)),
+        (f"{name} backward", *timed([lambda: maxpool_backward(dpooled, pool_cache), tf_backward], repeats)),
+        (f"{name} fwd + bwd", *timed([ref_forward_backward, tf_forward_backward], repeats)),
+    ]
+
+
+def main(repeats, threads, glibc_default, pool_only=False):
     load = os.getloadavg()[0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -248,7 +287,7 @@ def main(repeats, threads, glibc_default):
     for ours, theirs in zip(conv2d_backward(dout, cache), tf_backward()):
         assert_same(ours, theirs)
     naive_times = {}
-    for name, (forward, backward) in NAIVE.items():
+    for name, (forward, backward) in ({} if pool_only else NAIVE).items():
         k = NAIVE_BATCH[name]
         assert_same(forward(x[:k], w, b, STRIDE, PAD), out[:k])
         _, small_cache = conv2d_forward(x[:k], w, b, STRIDE, PAD)
@@ -261,48 +300,23 @@ def main(repeats, threads, glibc_default):
         scale = BATCH / k
         naive_times[name] = (fwd[0] * scale, bwd[0] * scale, (fwd[0] + bwd[0]) * scale)
 
-    conv_rows = [
+    conv_rows = [] if pool_only else [
         ("conv2d forward", *timed([lambda: conv2d_forward(x, w, b, STRIDE, PAD), tf_forward], repeats)),
         ("conv2d backward", *timed([lambda: conv2d_backward(dout, cache), tf_backward], repeats)),
         ("conv2d forward + backward", *timed([ref_forward_backward, tf_forward_backward], repeats)),
     ]
 
-    # ---- max pooling 2x2 / 2 on the conv output
-    pooled, pool_cache = maxpool_forward(out, 2, 2)
-    dpooled = rng.standard_normal(pooled.shape)
-    outt, dpooledt = tf.constant(out), tf.constant(dpooled)
-    pooledt = tf.nn.max_pool2d(outt, 2, 2, "VALID")
-
-    def tf_pool_backward():
-        return tf.raw_ops.MaxPoolGrad(
-            orig_input=outt, orig_output=pooledt, grad=dpooledt, ksize=[1, 2, 2, 1],
-            strides=[1, 2, 2, 1], padding="VALID",
-        ).numpy()  # fmt: skip
-
-    def tf_pool_forward_backward():
-        with tf.GradientTape() as tape:
-            tape.watch(outt)
-            y = tf.nn.max_pool2d(outt, 2, 2, "VALID")
-        return tape.gradient(y, outt, output_gradients=dpooledt).numpy()
-
-    def ref_pool_forward_backward():
-        _, c = maxpool_forward(out, 2, 2)
-        return maxpool_backward(dpooled, c)
-
-    assert np.array_equal(pooledt.numpy(), pooled)
-    assert_same(tf_pool_backward(), maxpool_backward(dpooled, pool_cache))
-    pool_rows = [
-        ("maxpool 2x2/2 forward",
-         *timed([lambda: maxpool_forward(out, 2, 2), lambda: tf.nn.max_pool2d(outt, 2, 2, "VALID").numpy()],
-                repeats)),
-        ("maxpool 2x2/2 backward", *timed([lambda: maxpool_backward(dpooled, pool_cache), tf_pool_backward], repeats)),
-        ("maxpool forward + backward", *timed([ref_pool_forward_backward, tf_pool_forward_backward], repeats)),
-    ]  # fmt: skip
+    # ---- max pooling on the conv output: 2x2 windows with stride 2, and overlapping 3x3 ones with stride 2
+    pool_rows = []
+    outt = tf.constant(out)
+    for pool, pool_stride in POOLS:
+        pool_rows += pool_benchmark(tf, out, outt, pool, pool_stride, rng, repeats)
 
     # ---- report
     print(
         f"conv2d x ({BATCH}, {SIZE}, {SIZE}, {C_IN}), w ({KERNEL}, {KERNEL}, {C_IN}, {C_OUT}), stride {STRIDE}, "
-        f"padding {PAD}, float64; maxpool 2x2/2 on ({BATCH}, {SIZE}, {SIZE}, {C_OUT})"
+        f"padding {PAD}, float64; maxpool "
+        + " and ".join(f"{p}x{p}/{st}" for p, st in POOLS) + f" on ({BATCH}, {SIZE}, {SIZE}, {C_OUT})"
     )
     print(
         f"numpy {np.__version__}, TensorFlow {tf.__version__} (eager, CPU), {os.cpu_count()} CPUs, "
@@ -330,4 +344,4 @@ def main(repeats, threads, glibc_default):
 
 
 if __name__ == "__main__":
-    main(ARGS.repeats, ARGS.threads, ARGS.glibc_default)
+    main(ARGS.repeats, ARGS.threads, ARGS.glibc_default, ARGS.pool_only)

@@ -317,7 +317,11 @@ class QuestionBuilder:
     def loss_gradient(self, fn: str, *args: Any, reference: Callable, name: str = "dinput",
                       kwargs: dict | None = None, check: Check | None = None, directions: int = 2,
                       h: float = 1e-6, label: str | None = None, weight: float = 1.0) -> None:
-        """Grade a loss returning ``(loss, dinput)``: the gradient w.r.t. its first argument."""
+        """Grade a loss returning ``(loss, dinput)``: the loss value and the gradient w.r.t. its first argument.
+
+        Both are the answer: a wrong loss with a right gradient earns the
+        gradient's share only (``Gradient(output="loss")``).
+        """
         kwargs = kwargs or {}
         loss, dinput = reference(*args, **kwargs)
         probe_specs, probe_calls = self._probes(fn, args[:1], kwargs, directions, h, pick=0,
@@ -325,7 +329,7 @@ class QuestionBuilder:
         expected = {"out": loss, "grads": [dinput], "dout": 1.0, "directions": probe_specs}
         calls = [_call(fn, args, kwargs)] + probe_calls
         self._add(Case(label or f"{fn}{_shapes(args)} gradient", {"kind": "call", "calls": calls},
-                       expected, check or Gradient(names=(name,)), assemble="gradient",
+                       expected, check or Gradient(names=(name,), output="loss"), assemble="gradient",
                        meta={"single_gradient": True, "value_and_grad": True}, weight=weight))
 
     def task(self, task: str, *, params: dict, expected: Any, check: Check, target: str,

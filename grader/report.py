@@ -7,6 +7,7 @@ import textwrap
 from typing import Sequence
 
 from grader.results import PASSED, SubmissionResult
+from grader.grade.cells import load_problems
 
 STATUS_MARK = {
     "passed": "PASS",
@@ -89,13 +90,9 @@ def text_report(result: SubmissionResult, view: str = "student", final: dict | N
     lines = [header, "=" * len(header), ""]
     if final is not None:
         lines += final_lines(final, result.score) + [""]
-    if not result.load.ok:
-        lines += [f"Your submission could not be loaded: {result.load.error}", ""]
-    failed_cells = [c for c in result.load.cells if not c["ok"]]
-    for cell in failed_cells:
-        lines.append(f"Cell {cell['index']} raised: {cell['error']}")
-    if failed_cells:
-        lines.append("")
+    problems = load_problems(result.load)
+    if problems:
+        lines += ["\n\n".join(problems), ""]
     lines += [question_table(result, view, width=120), ""]
     for q in result.questions:
         if q.status == PASSED:

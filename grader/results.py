@@ -174,8 +174,11 @@ class SubmissionResult:
         if self.grader_error:
             output += ("\nThe grader failed on this submission (not your fault); your instructor will grade it "
                        "again.")
-        if not self.load.ok:
-            output += f"\nYour submission could not be loaded: {self.load.error}"
+        from grader.grade.cells import load_problems
+
+        problems = load_problems(self.load)
+        if problems:  # first in what the student reads: a failed cell explains the questions below it
+            output = "\n\n".join(problems) + "\n\n" + output
         return {
             "score": round(self.score, 4),
             "execution_time": round(self.seconds, 3),

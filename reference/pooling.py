@@ -7,6 +7,13 @@ Both layers loop over the pool * pool offsets (p, q) inside a window, never
 over pixels: the (p, q) entry of every window at once is the strided slice
 x[:, p::stride, q::stride, :] (cut to the output size), so each step of the
 loop is one vectorised operation on whole arrays.
+
+Max pooling's forward pass is separable: the max over a window is the max
+over its columns of the max over its rows, so it takes 2 (pool - 1)
+elementwise maxima instead of pool^2 - 1, and it runs a few examples at a
+time so that the row maxima stay in the CPU's cache (pooling is bound by
+memory traffic, not arithmetic). The backward pass finds each window's
+maximum again from x and the output, so the forward pass keeps no index.
 """
 
 from typing import NamedTuple
@@ -26,7 +33,19 @@ class _PoolCache(NamedTuple):
     pool: int
     stride: int
     out_shape: tuple  # (N, H_out, W_out, C)
-    argmax: object  # max-pool: (N, H_out, W_out, C) offset index k = p * pool + q; else None
+    argmax: object  # unused (None): average pooling needs no index
+
+
+class _MaxPoolCache(NamedTuple):
+    x: np.ndarray  # the input (N, H, W, C), not copied: do not change it before the backward pass
+    pool: int
+    stride: int
+    out: np.ndarray  # the output (N, H_out, W_out, C): each window's maximum
+
+
+# Examples pooled at a time: about this many bytes of input, so that what one group
+# works on (its row maxima, its masks) stays in the CPU's cache from step to step.
+_GROUP_BYTES = 2**20
 
 
 def _check_pool_args(func, x, pool, stride):
@@ -76,22 +95,29 @@ def maxpool_forward(x, pool=2, stride=2):
     func = "maxpool_forward"
     x = as_float_array(func, "x", x)
     pool, stride, out_shape = _check_pool_args(func, x, pool, stride)
-    _, out_h, out_w, _ = out_shape
+    n, height, width, channels = x.shape
+    out = np.empty(out_shape)
+    group = max(1, _GROUP_BYTES // (height * width * channels * x.itemsize))
+    for start in range(0, n, group):
+        _max_of_windows(x[start : start + group], pool, stride, out[start : start + group])
+    return out, _MaxPoolCache(x, pool, stride, out)
 
-    offsets = _window_offsets(pool)
-    out = _at_offset(x, *offsets[0], out_h, out_w, stride).copy()
-    # argmax[n, i, j, c] = k: the max of that window is at offset k (row-major).
-    argmax = np.zeros(out_shape, dtype=np.min_scalar_type(len(offsets) - 1))
-    for k, (p, q) in enumerate(offsets[1:], start=1):
-        candidate = _at_offset(x, p, q, out_h, out_w, stride)
-        # Strictly larger only: on a tie the entry met first in row-major
-        # order keeps the max, which is where TensorFlow sends the gradient.
-        larger = candidate > out
-        np.maximum(out, candidate, out=out)
-        # argmax = k where larger, else unchanged; written as arithmetic
-        # because masked assignment on a random mask is several times slower.
-        argmax += larger * (k - argmax)
-    return out, _PoolCache(x.shape, pool, stride, out_shape, argmax)
+
+def _max_of_windows(x, pool, stride, out):
+    """out[n, i, j, c] = max of x[n, i*stride : i*stride + pool, j*stride : j*stride + pool, c].
+
+    Rows first: rows[n, i, w, c] is the max over the window's rows at column w;
+    then the max of rows over the window's columns.
+    """
+    _, out_h, out_w, _ = out.shape
+    rows_span = (out_h - 1) * stride + 1
+    cols_span = (out_w - 1) * stride + 1
+    rows = x[:, 0:rows_span:stride].copy()
+    for p in range(1, pool):
+        np.maximum(rows, x[:, p : p + rows_span : stride], out=rows)
+    out[...] = rows[:, :, 0:cols_span:stride]
+    for q in range(1, pool):
+        np.maximum(out, rows[:, :, q : q + cols_span : stride], out=out)
 
 
 def maxpool_backward(dout, cache):
@@ -113,16 +139,35 @@ def maxpool_backward(dout, cache):
     - dx: dL/dx, shape (N, H, W, C).
     """
     func = "maxpool_backward"
-    x_shape, pool, stride, out_shape, argmax = cache
+    x, pool, stride, out = cache
     dout = as_float_array(func, "dout", dout)
-    require_shape(func, "dout", dout, out_shape, "(N, H_out, W_out, C)")
-    _, out_h, out_w, _ = out_shape
+    require_shape(func, "dout", dout, out.shape, "(N, H_out, W_out, C)")
+    n, height, width, channels = x.shape
 
-    dx = np.zeros(x_shape)
-    for k, (p, q) in enumerate(_window_offsets(pool)):
-        dx_at_offset = _at_offset(dx, p, q, out_h, out_w, stride)
-        dx_at_offset += dout * (argmax == k)
+    dx = np.zeros(x.shape)
+    group = max(1, _GROUP_BYTES // (height * width * channels * x.itemsize))
+    for start in range(0, n, group):
+        window = slice(start, start + group)
+        _route_to_maxima(x[window], pool, stride, out[window], dout[window], dx[window])
     return dx
+
+
+def _route_to_maxima(x, pool, stride, out, dout, dx):
+    """dx += each window's dout at the first entry (row-major) equal to the window's max."""
+    _, out_h, out_w, _ = out.shape
+    offsets = _window_offsets(pool)
+    unclaimed = np.ones(out.shape, dtype=bool)  # windows whose max has not been met yet
+    is_max = np.empty(out.shape, dtype=bool)
+    for k, (p, q) in enumerate(offsets):
+        np.equal(_at_offset(x, p, q, out_h, out_w, stride), out, out=is_max)
+        is_max &= unclaimed
+        if k < len(offsets) - 1:
+            unclaimed ^= is_max  # is_max only holds unclaimed windows: this clears them
+        dx_at_offset = _at_offset(dx, p, q, out_h, out_w, stride)
+        if stride >= pool:  # windows do not overlap: each entry of dx belongs to one window at most
+            np.multiply(dout, is_max, out=dx_at_offset)
+        else:
+            dx_at_offset += dout * is_max
 
 
 def avgpool_forward(x, pool=2, stride=2):

@@ -38,6 +38,12 @@ EXPRESSIONS = {
     "B_BAR": ("logistic_least_squares.b_bar", True, "b_bar"),
 }
 
+# Where each symbol is drawn when an answer is compared with the expected one:
+# a prediction a = sigma(z) and a label y are probabilities, the regularisation
+# strength lam is positive; every other symbol (z, t, w, b, x) is any real number,
+# negative or far from zero, so that an answer right only near 0.5 is not accepted.
+DOMAINS = {"a": "probability", "y": "probability", "lam": "positive"}
+
 
 def labels(q, n, k):
     """Integer labels (N,) drawn so that they are not all the same class."""
@@ -55,7 +61,13 @@ def probabilities(q, shape):
 def expression_answer(q, name):
     """The hidden check of the symbolic answer ``name``: equivalent to sympy's derivative."""
     derivation, local, target = EXPRESSIONS[name]
-    q.expression(name, expected=get_derivation(derivation), local=local, target=target)
+    derivation = get_derivation(derivation)
+    q.expression(name, expected=derivation, local=local, target=target, domains=domains_of(derivation))
+
+
+def domains_of(derivation):
+    """The domains of the derivation's independent symbols that are not "real"."""
+    return {s: DOMAINS[s] for s in derivation.inputs if s in DOMAINS and s not in dict(derivation.definitions)}
 
 
 def expression_form(name):

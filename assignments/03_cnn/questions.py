@@ -18,6 +18,7 @@ assignment = Assignment("03_cnn", title="Convolution and pooling", module="cnn",
                         limits={"wall_seconds": 60, "memory_bytes": 2 * 2**30})
 
 VALUES = ArrayClose(rtol=1e-9, atol=1e-12)
+AN_INT = Exact(strict_types=True)  # an output size is an int: 4.0 is refused, with a hint
 CONV = (conv2d_forward, conv2d_backward)
 POOL = (maxpool_forward, maxpool_backward)
 
@@ -75,7 +76,7 @@ def lecture_shape(input_shape, kernel, filters, stride, padding):
 @assignment.question(points=1, public=True)
 def output_size_basics(q):
     """conv_output_size on a 5-wide input, 3-wide kernel, stride 1, no padding"""
-    q.call("conv_output_size", 5, 3, 1, 0, expected=conv_output_size(5, 3, 1, 0), check=Exact())
+    q.call("conv_output_size", 5, 3, 1, 0, expected=conv_output_size(5, 3, 1, 0), check=AN_INT)
 
 
 @assignment.question(points=1, public=True)
@@ -106,7 +107,7 @@ def answers_filled_in(q):
 def output_size(q):
     """conv_output_size with strides and paddings where the floor matters"""
     for n, k, stride, pad in ((32, 5, 1, 0), (7, 3, 2, 0), (8, 3, 2, 1), (6, 4, 3, 0), (10, 3, 3, 1), (4, 3, 1, 1)):
-        q.call("conv_output_size", n, k, stride, pad, expected=conv_output_size(n, k, stride, pad), check=Exact())
+        q.call("conv_output_size", n, k, stride, pad, expected=conv_output_size(n, k, stride, pad), check=AN_INT)
 
 
 # -- hidden: convolution forward ------------------------------------------------

@@ -22,6 +22,7 @@ import sympy as sp
 
 from grader.authoring import Assignment
 from grader.checks import ArrayClose, Exact, Expression, Number
+from grader.checks.symbolic import describe_domain
 from reference import lectures
 from reference.conv import conv2d_forward, conv2d_output_shape
 from reference.derivations import SIGMA, bce_derivative
@@ -395,6 +396,9 @@ DERIVATIVE_TEMPLATES = {
                  "for the label y = {y}"),
     "chain_rule": ("t", "f = y + exp(x y),  where x = cos({a}t) and y = t^{b}"),
 }
+#: where the variable is drawn when an answer is compared: a prediction of the
+#: binary cross-entropy is a probability; x and t are any real number
+_DOMAINS = {"x": "real", "a": "probability", "t": "real"}
 #: what the student gives, by variable
 _ASKED = {"x": "df/dx", "a": "dL/da", "t": "df/dt (written in t only: replace x and y by their definitions)"}
 
@@ -433,7 +437,7 @@ def derivative(q):
     asked = _ASKED[var]
     parts.answer("a", "DERIVATIVE", DERIVATIVE_POINTS, f"the derivative {asked.split(' ')[0]}",
                  f'an expression in {var}, in double quotes, e.g. "2*{var}*exp({var}^2)"',
-                 expected=str(expected), check=Expression(symbols=(var,)))
+                 expected=str(expected), check=Expression(symbols=(var,), domains={var: _DOMAINS[var]}))
     q.prompt(f"""\
 Give the derivative {asked} of
 
@@ -443,6 +447,6 @@ Give the derivative {asked} of
 
 Write the expression with numbers, the variable {var}, + - * / and ^ (or **) for powers, parentheses,
 and the functions {_DERIVATIVE_FUNCTIONS} (sigma(u) = 1/(1 + exp(-u))). Any expression equal to the
-derivative gets full marks: it is compared with the derivative by sympy and at 20 points with
-0.05 < {var} < 0.95. An expression that cannot be read scores 0.
+derivative gets full marks: it is compared with the derivative by sympy and at 20 points, {var}
+being {describe_domain(_DOMAINS[var])}. An expression that cannot be read scores 0.
 """)

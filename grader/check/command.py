@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from pathlib import Path
 
 from grader.authoring import CompiledAssignment
+from grader.grade.cells import load_problems
 from grader.report import question_table
 
 PUBLIC_CHECKS = Path("checks") / "public.json"
@@ -57,14 +60,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlgrade check: no such file: {args.submission}", file=sys.stderr)
         return 2
     compiled = load_public(args)
-    result = grade_submission(compiled, args.submission, limit_overrides=parse_limit_options(args.limit),
-                              own_code=True)  # the student's own code, on their own machine
+    with Progress(sys.stderr) as progress:
+        result = grade_submission(compiled, args.submission, limit_overrides=parse_limit_options(args.limit),
+                                  own_code=True,  # the student's own code, on their own machine
+                                  progress=progress.step)
     print(f"{compiled.title}: public checks of {args.submission}")
+    problems = load_problems(result.load)
+    if problems:  # first: a cell that failed explains the questions that follow
+        print("\n\n".join(problems))
+        print()
     print(question_table(result, view="student"))
     print()
     passed = sum(q.status == "passed" for q in result.questions)
-    if not result.load.ok:
-        print(f"Your file could not be loaded: {result.load.error}")
     for question in result.questions:
         if question.status != "passed":
             print(f"{question.name}:\n  " + question.message("student").replace("\n", "\n  "))
@@ -72,3 +79,57 @@ def run(args: argparse.Namespace) -> int:
           "Hidden questions test more cases when you submit.")
     print(f"Isolation: {result.isolation}.")
     return 0 if result.all_passed else 1
+
+
+class Progress:
+    """What ``check`` is doing while it waits, on ``stream`` (standard error).
+
+    On a terminal, one line rewritten every second with the current step and
+    its seconds; elsewhere (a log, a pipe), a line per step, and a reminder
+    every ``every`` seconds while a step goes on.
+    """
+
+    def __init__(self, stream, every: float = 10.0):
+        self.stream = stream
+        self.every = every
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._step: str | None = None
+        self._started = 0.0
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+
+    def __enter__(self) -> "Progress":
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._ticker.join()
+        if self.tty and self._step is not None:
+            self._write("\r\033[K")
+
+    def step(self, step: str) -> None:
+        with self._lock:
+            self._step, self._started = step, time.monotonic()
+            self._write(f"\r\033[K{step} ..." if self.tty else f"checking: {step} ...\n")
+
+    def _tick(self) -> None:
+        last_reminder = time.monotonic()
+        while not self._done.wait(1.0):
+            with self._lock:
+                if self._step is None:
+                    continue
+                seconds = time.monotonic() - self._started
+                if self.tty:
+                    self._write(f"\r\033[K{self._step} ... {seconds:.0f} s")
+                elif seconds >= self.every and time.monotonic() - last_reminder >= self.every:
+                    self._write(f"checking: still on {self._step} ({seconds:.0f} s)\n")
+                    last_reminder = time.monotonic()
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed stream must not stop the check
+            pass

@@ -26,15 +26,35 @@ import numpy as np
 from ._coerce import as_numeric_array, fmt_index, fmt_num, fmt_shape, kind_name
 from .base import Check, CheckResult, ExpectedValueError
 
-__all__ = ["ArrayClose", "transpose_hint"]
+__all__ = ["ArrayClose", "padding_added", "shape_hint"]
 
 # Arrays up to this many elements keep the student's values in ``data["got_values"]`` for reports.
 REPORT_VALUES_MAX = 1024
 
 
-def transpose_hint(got_shape: tuple, expected_shape: tuple) -> str:
+def padding_added(got_shape: tuple, expected_shape: tuple) -> tuple[int, ...] | None:
+    """The growth of each axis when ``got_shape`` is ``expected_shape`` grown along two or
+    more axes (of three or more) and equal along the others: the shape of an image that
+    still carries its padding (conv's dx before the crop). None otherwise."""
+    if len(got_shape) != len(expected_shape) or len(got_shape) < 3:
+        return None
+    growth = tuple(int(g) - int(e) for g, e in zip(got_shape, expected_shape))
+    if min(growth) < 0 or sum(d > 0 for d in growth) < 2:
+        return None
+    return growth
+
+
+def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
+    """What a wrong shape says about the mistake, only when that is certain from the shapes."""
     if len(got_shape) >= 2 and tuple(got_shape) == tuple(expected_shape)[::-1]:
         return " - it looks transposed"
+    growth = padding_added(tuple(got_shape), tuple(expected_shape))
+    if growth is not None:
+        grown = [d for d in growth if d]
+        if all(d == grown[0] and d % 2 == 0 for d in grown):
+            return f" - it is the padded shape ({grown[0] // 2} too many on each side of the padded axes): crop the padding"
+        axes = ", ".join(str(i) for i, d in enumerate(growth) if d)
+        return f" - larger along axes {axes} only: it looks like the padded shape: crop the padding"
     if int(np.prod(got_shape)) == int(np.prod(expected_shape)) and len(got_shape) != len(expected_shape):
         return " - same number of elements: a reshape may be missing"
     if sorted(got_shape) == sorted(expected_shape):
@@ -138,7 +158,7 @@ class ArrayClose(Check):
             return CheckResult(
                 0.0,
                 f"{Name} has shape {fmt_shape(g.shape)}, expected shape {fmt_shape(e.shape)}"
-                + transpose_hint(g.shape, e.shape),
+                + shape_hint(g.shape, e.shape),
                 data={"reason": "shape", **shapes},
             )
         if self.dtype_kind and g.dtype.kind not in self.dtype_kind:

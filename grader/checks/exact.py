@@ -74,6 +74,11 @@ class _Cmp:
                 if isinstance(got, str) and looks_numeric_string(got):
                     hint = f": remove the quotes (write {short(got.strip())} instead of {short(repr(got))})"
                 return f"your value{at} is {_show(got)}; a number was expected{hint}"
+            if isinstance(exp, int) and isinstance(got, float) and (self.strict or not got.is_integer()):
+                # repr, not fmt_num: "4.0" shows the float that "4" would hide
+                fix = ": use // (integer division) or int(...)" if got.is_integer() else ""
+                wrong = "" if self.strict and got == exp else ", which is not correct"
+                return f"an int was asked for{at}, you returned {short(repr(got))}{wrong}{fix}"
             if self.strict and type(got) is not type(exp):
                 kind = "an integer" if isinstance(exp, int) else "a float"
                 return f"your value{at} is {_show(got)} of type {type(got).__name__}; {kind} was expected"

@@ -26,11 +26,15 @@ student's backward claims, ``sum(grad_j * v)``. That tells apart:
 - structural mistakes: None, wrong count, wrong shape (transposes).
 
 Credit: the share of gradients that match the reference (``partial=True``,
-the default) or all or nothing.
+the default) or all or nothing. When the forward output is itself part of
+the answer (``output="loss"``: a loss returning ``(loss, dinput)``), it
+counts as one more part, named ``output``: a wrong loss value with a right
+gradient earns the gradient's share only.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -50,6 +54,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+def _axes_text(axes: tuple[int, ...]) -> str:
+    return f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
+
+
+def _sums_of(dout_shape: tuple, shape: tuple) -> list[tuple[int, ...]]:
+    """Every set of axes of ``dout`` whose sum (without keepdims) has ``shape``."""
+    found = []
+    for r in range(1, len(dout_shape) + 1):
+        for axes in itertools.combinations(range(len(dout_shape)), r):
+            if tuple(s for i, s in enumerate(dout_shape) if i not in axes) == tuple(shape):
+                found.append(axes)
+    return found
+
+
 @dataclass(frozen=True)
 class Gradient(Check):
     kind: ClassVar[str] = "gradient"
@@ -59,6 +77,7 @@ class Gradient(Check):
     consistency_rtol: float = 1e-5
     names: tuple[str, ...] = ("dx", "dW", "db")
     partial: bool = True
+    output: str = ""  # the forward output's name when it is graded too (e.g. "loss"); "" when it is not
 
     def __post_init__(self) -> None:
         for name in ("rtol", "atol", "consistency_rtol"):
@@ -73,8 +92,16 @@ class Gradient(Check):
         if not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"Gradient: names must be non-empty strings, got {self.names!r}")
         object.__setattr__(self, "names", names)
+        if not isinstance(self.output, str):
+            raise ValueError(f"Gradient: output must be a name (or '' when it is not graded), got {self.output!r}")
 
     def describe(self) -> str:
+        if self.output:
+            return (
+                f"the {self.output} value and the gradients, each within "
+                f"|got - expected| <= {self.atol:g} + {self.rtol:g}*|expected|, "
+                "the gradients also compared with finite differences of your own forward pass"
+            )
         return (
             "gradients from your backward pass, each within "
             f"|got - expected| <= {self.atol:g} + {self.rtol:g}*|expected|, "
@@ -169,6 +196,31 @@ class Gradient(Check):
         out["rel_error"] = diff / max(scale, floor, 1e-300)
         return out
 
+    def _summed_over_other_axes(self, name: str, grad: np.ndarray | None, expected: np.ndarray,
+                                dout: np.ndarray) -> str:
+        """"db is dout summed over axis 1; ..." when that is certain: the right gradient is dout
+        summed over one set of axes, and the student's is dout summed over exactly one other set
+        (by its shape or, when the shapes agree, by its values)."""
+        if grad is None or dout.ndim == 0:
+            return ""
+
+        def sums_equal_to(arr: np.ndarray) -> list[tuple[int, ...]]:
+            with np.errstate(all="ignore"):
+                return [a for a in _sums_of(dout.shape, arr.shape)
+                        if np.allclose(arr, dout.sum(axis=a), rtol=self.rtol, atol=self.atol)]
+
+        right = sums_equal_to(expected.astype(np.float64))
+        if len(right) != 1:
+            return ""
+        if grad.shape == expected.shape:
+            others = [a for a in sums_equal_to(grad.astype(np.float64)) if a != right[0]]
+        else:
+            others = _sums_of(dout.shape, grad.shape)
+        if len(others) != 1:
+            return ""
+        return (f"{name} is dout summed over {_axes_text(others[0])}; it should be dout summed over "
+                f"{_axes_text(right[0])}")
+
     # ------------------------------------------------------------------
     def _check(self, got: Any, expected: Any) -> CheckResult:
         exp_grads, exp_out, dout, directions = self._parse_expected(expected)
@@ -194,7 +246,7 @@ class Gradient(Check):
 
         forward: CheckResult | None = None
         if "out" in got and exp_out is not None:
-            forward = cmp.compare(got.get("out"), exp_out, name="your forward output")
+            forward = cmp.compare(got.get("out"), exp_out, name=self.output or "your forward output")
         forward_ok = None if forward is None else forward.passed
 
         probes = got.get("probes")
@@ -222,17 +274,21 @@ class Gradient(Check):
                 status = res.data["reason"]
             else:
                 status = "wrong"
-            per.append({"name": self._name(i), "status": status, "ok": status == "ok",
+            per.append({"name": self._name(i), "index": i, "array": arrays[i], "status": status, "ok": status == "ok",
                         "consistent": consistent, "rel_error": max(rels) if rels else None,
                         "directional": info, "result": res})
 
         n_ok = sum(p["ok"] for p in per)
+        output_graded = bool(self.output) and forward is not None
+        parts = n + output_graded
+        parts_ok = n_ok + (output_graded and forward_ok is True)
         data: dict[str, Any] = {
             "forward_ok": forward_ok,
             "n_correct": n_ok,
             "n": n,
             "gradients": [
-                {k: v for k, v in p.items() if k != "result"} | {"data": p["result"].data if p["result"] else {}}
+                {k: v for k, v in p.items() if k not in ("result", "array")}
+                | {"data": p["result"].data if p["result"] else {}}
                 for p in per
             ],
         }
@@ -252,12 +308,21 @@ class Gradient(Check):
                     )
         detail = "\n".join(details)
 
+        if output_graded and not forward.passed and n_ok == n:
+            # The gradient is right but the value is part of the answer too.
+            why = forward.message.removeprefix(f"{self.output} is not correct: ")
+            msg = (f"your {self.output} value is not correct ({why}), although your "
+                   + ("gradients are" if n > 1 else "gradient is")
+                   + f" right ({', '.join(p['name'] for p in per)}): the {self.output} value is part of the answer")
+            return CheckResult(parts_ok / parts if self.partial else 0.0, msg, detail=detail, data=data)
         if n_ok == n:
             msg = "gradients correct: " + ", ".join(p["name"] for p in per) + (" match" if n > 1 else " matches")
             if n == 1:
                 msg = f"gradient correct: {per[0]['name']} matches"
             if forward_ok is False:
                 msg += " (note: your forward output itself is not correct: " + forward.message + ")"
+            if output_graded:
+                msg = f"{self.output} value and " + msg
             return CheckResult(1.0, msg, detail=detail, data=data)
 
         wrong = [p for p in per if not p["ok"]]
@@ -265,6 +330,8 @@ class Gradient(Check):
             lines = [f"{wrong[0]['name']} is not correct"]
         else:
             lines = [f"{len(wrong)} of {n} gradients are not correct ({', '.join(p['name'] for p in wrong)})"]
+        if output_graded and forward_ok is False:
+            lines[0] = f"your {self.output} value is not correct, and " + lines[0]
         valued = [p for p in wrong if p["status"] == "wrong"]
         if forward_ok is False:
             if valued and all(p["consistent"] is True for p in valued):
@@ -286,10 +353,16 @@ class Gradient(Check):
             if p["status"] == "missing":
                 lines.append(f"{name} is None - your backward did not compute or return it")
             elif p["status"] == "shape":
-                lines.append(
-                    res.message + ". A gradient has the shape of the input it belongs to: did you forget or "
-                    "misplace a transpose (of W or another factor of a matrix product), or multiply in the wrong order?"
-                )
+                got_shape = tuple(res.data.get("got_shape", ()))
+                summed = self._summed_over_other_axes(name, p["array"], exp_grads[p["index"]], dout)
+                if len(got_shape) >= 2 and got_shape == exp_grads[p["index"]].shape[::-1]:
+                    lines.append(res.message + ". A gradient has the shape of the input it belongs to: did you "
+                                 "forget or misplace a transpose (of W or another factor of a matrix product), or "
+                                 "multiply in the wrong order?")
+                elif summed:
+                    lines.append(f"{res.message}: {summed}")
+                else:
+                    lines.append(res.message + ". A gradient has the shape of the input it belongs to")
             elif p["status"] != "wrong":
                 lines.append(res.message)
             elif p["consistent"] is False:
@@ -305,5 +378,9 @@ class Gradient(Check):
                 )
             else:
                 lines.append(res.message)
-        fraction = n_ok / n if self.partial else 0.0
+            if p["status"] == "wrong":
+                summed = self._summed_over_other_axes(name, p["array"], exp_grads[p["index"]], dout)
+                if summed:
+                    lines[-1] += f"; {summed}"
+        fraction = parts_ok / parts if self.partial else 0.0
         return CheckResult(fraction, "\n".join(lines), detail=detail, data=data)

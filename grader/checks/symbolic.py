@@ -7,8 +7,7 @@ reference's derivative) are read by the same whitelisting parser
 1. if sympy's automatic canonical form already makes ``got - expected`` zero,
    the answer is correct;
 2. both expressions are evaluated at ``points`` random points (50-digit
-   arithmetic, each symbol drawn from its domain, default (0.05, 0.95) so
-   that log(a), log(1 - a) and 1/a are defined; half of the points are
+   arithmetic, each symbol drawn from its domain; half of the points are
    rounded to two decimals so that messages are readable). Points where the
    expected expression is undefined or not real are skipped. All points
    agree within ``rtol`` -> correct;
@@ -26,8 +25,13 @@ fast, bounded, and not fooled where simplify gives up on a true identity;
 two different analytic expressions agreeing at 20 random points does not
 happen, and disagreement at a point is a proof of non-equivalence.
 
-Equivalence is on the domains: ``sqrt(a^2)`` equals ``a`` when a is in
-(0.05, 0.95).
+Equivalence is on the domains, which a question gives per symbol
+(``domains={"a": "probability", "t": "real"}``, see :data:`NAMED_DOMAINS`,
+or an interval ``(low, high)``). The default, ``"real"``, draws negative
+and positive values from near zero to far from it (magnitudes 0.05 to 10),
+so ``sqrt(a^2)`` is not ``a``, nor ``-sqrt(1 - cos(t)^2)`` ``-sin(t)``;
+a symbol that only makes sense in (0, 1) (a probability, a sigmoid's
+output) must be given that domain.
 
 An answer may be an equation ``lhs = rhs``: with ``target`` set, the left
 side must name it (``w_bar = z_bar*x + R_bar*w``); without ``target`` the
@@ -74,9 +78,24 @@ from ._coerce import describe_value, short
 from .base import Check, CheckResult, ExpectedValueError
 from .mathparse import DEFAULT_FUNCTIONS, KNOWN_FUNCTIONS, Grammar, ParseError, Parsed, parse
 
-__all__ = ["Expression", "ExpressionForm", "DEFAULT_DOMAIN"]
+__all__ = ["Expression", "ExpressionForm", "DEFAULT_DOMAIN", "NAMED_DOMAINS", "describe_domain"]
 
-DEFAULT_DOMAIN = (0.05, 0.95)
+_MAGNITUDES = (0.05, 10.0)  # |value| for real, positive and negative symbols, drawn log-uniformly
+_INTEGERS = 20  # integer symbols are drawn from 1..20 (positive) or -20..20
+
+#: The domains a question may give a symbol by name, and what they mean.
+NAMED_DOMAINS = {
+    "real": f"a real number, negative or positive, {_MAGNITUDES[0]:g} <= |value| <= {_MAGNITUDES[1]:g}",
+    "positive": f"a positive real number, {_MAGNITUDES[0]:g} <= value <= {_MAGNITUDES[1]:g}",
+    "negative": f"a negative real number, {_MAGNITUDES[0]:g} <= |value| <= {_MAGNITUDES[1]:g}",
+    "probability": "a number strictly between 0 and 1",
+    "positive integer": f"an integer from 1 to {_INTEGERS}",
+    "integer": f"an integer from -{_INTEGERS} to {_INTEGERS}",
+}
+_DOMAIN_ALIASES = {"(0,1)": "probability", "unit": "probability", "unit interval": "probability",
+                   "count": "positive integer"}
+_PROBABILITY = (0.01, 0.99)
+DEFAULT_DOMAIN = "real"
 _DPS = 50
 _OVERFLOW = 460.0  # exp(460) ~ 1e200: larger intermediate values count as undefined
 _TINY = 1e-30  # absolute floor for comparisons; values are computed to 50 digits
@@ -398,6 +417,52 @@ def _same_function(name: str, fn: Any) -> bool:
         return False
 
 
+def _read_domain(name: str, dom: Any) -> str | tuple[float, float]:
+    """A domain as given by a question: a name of :data:`NAMED_DOMAINS` (or an
+    alias such as "(0, 1)"), or an interval (low, high) with finite low < high."""
+    if isinstance(dom, str):
+        key = " ".join(dom.lower().replace("_", " ").split())
+        key = _DOMAIN_ALIASES.get(key.replace(" ", ""), _DOMAIN_ALIASES.get(key, key))
+        if key not in NAMED_DOMAINS:
+            raise ValueError(f"Expression: unknown domain {dom!r} for {name!r}; known: "
+                             f"{', '.join(map(repr, NAMED_DOMAINS))}, or an interval (low, high)")
+        return key
+    try:
+        lo, hi = (float(x) for x in dom)
+    except (TypeError, ValueError):
+        raise ValueError(f"Expression: the domain of {name!r} must be a name ({', '.join(NAMED_DOMAINS)}) "
+                         f"or a pair (low, high), got {dom!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"Expression: the domain of {name!r} must have finite low < high, got {dom!r}")
+    return (lo, hi)
+
+
+def describe_domain(dom: str | tuple[float, float]) -> str:
+    """What a domain means, for instructions and papers ("a number strictly between 0 and 1")."""
+    if isinstance(dom, str):
+        return NAMED_DOMAINS[_read_domain("symbol", dom)]
+    lo, hi = dom
+    return f"a number between {lo:g} and {hi:g}"
+
+
+def _draw(dom: str | tuple[float, float], rng: np.random.Generator, readable: bool) -> float:
+    """One value from a domain; ``readable``: rounded to two decimals when that stays inside it."""
+    if dom in ("positive integer", "integer"):
+        return float(rng.integers(1 if dom == "positive integer" else -_INTEGERS, _INTEGERS + 1))
+    if isinstance(dom, tuple) or dom == "probability":
+        lo, hi = dom if isinstance(dom, tuple) else _PROBABILITY
+        v = float(rng.uniform(lo, hi))
+        if readable and lo < round(v, 2) < hi:
+            v = round(v, 2)
+        return v
+    lo, hi = (math.log(m) for m in _MAGNITUDES)
+    v = math.exp(float(rng.uniform(lo, hi)))
+    if readable and round(v, 2) > 0:
+        v = round(v, 2)
+    negative = dom == "negative" or (dom == "real" and rng.random() < 0.5)
+    return -v if negative else v
+
+
 @dataclass(frozen=True)
 class Expression(Check):
     kind: ClassVar[str] = "expression"
@@ -433,13 +498,7 @@ class Expression(Check):
                     raise ValueError(f"Expression: domain given for {name!r}, a defined name; domains are for "
                                      f"the symbols {self.symbols}, whose values a defined name is computed from")
                 raise ValueError(f"Expression: domain given for {name!r}, which is not one of the symbols {self.symbols}")
-            try:
-                lo, hi = (float(x) for x in dom)
-            except (TypeError, ValueError):
-                raise ValueError(f"Expression: the domain of {name!r} must be a pair (low, high), got {dom!r}") from None
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise ValueError(f"Expression: the domain of {name!r} must have finite low < high, got {dom!r}")
-            domains[name] = (lo, hi)
+            domains[name] = _read_domain(name, dom)
         object.__setattr__(self, "domains", domains)
         object.__setattr__(self, "definitions", self._checked_definitions())
 
@@ -562,7 +621,7 @@ class Expression(Check):
         except ParseError as exc:
             raise ExpectedValueError(f"Expression: the expected expression {short(expected, 200)!r} cannot be read: {exc}") from None
 
-    def _domain(self, name: str) -> tuple[float, float]:
+    def _domain(self, name: str) -> str | tuple[float, float]:
         return self.domains.get(name, DEFAULT_DOMAIN)
 
     def _points(self):
@@ -570,16 +629,8 @@ class Expression(Check):
         rng = np.random.default_rng(self.seed)
         nice = max(1, self.points // 2)
         for k in range(10 * self.points):
-            pt = {}
-            for name in self.symbols:
-                lo, hi = self._domain(name)
-                v = float(rng.uniform(lo, hi))
-                if k % self.points < nice:
-                    r = round(v, 2)
-                    if lo < r < hi:
-                        v = r
-                pt[name] = v
-            yield pt
+            yield {name: _draw(self._domain(name), rng, readable=k % self.points < nice)
+                   for name in self.symbols}
 
     def _compare_numeric(self, got: Any, exp: Any) -> dict:
         """{'verdict': 'agree'|'disagree'|'unknown', 'point', 'got_value', 'expected_value', 'how', 'n'}"""

@@ -221,10 +221,11 @@ class StudentReport:
                        "the error, fix it and submit again.</p></section>")
         failed_cells = [c for c in r.load.cells if isinstance(c, dict) and not c.get("ok", True)]
         if failed_cells:
-            items = "".join(f"<li><p>Cell {esc(c.get('index', '?'))} raised:</p><pre>{esc(c.get('error') or '')}"
+            items = "".join(f"<li><p>{esc(_cell_name(c))} raised:</p><pre>{esc(c.get('error') or '')}"
                             "</pre></li>" for c in failed_cells)
+            kind = "cell" if any(c.get("line") for c in failed_cells) else "notebook cell"
             out.append("<section class=\"alert warn\" aria-labelledby=\"cells-heading\">"
-                       f"<h2 id=\"cells-heading\">{len(failed_cells)} notebook cell"
+                       f"<h2 id=\"cells-heading\">{len(failed_cells)} {kind}"
                        f"{'s' if len(failed_cells) != 1 else ''} raised an error</h2>"
                        "<p>The other cells still ran; names a failed cell should have defined are missing.</p>"
                        f"<ol>{items}</ol></section>")
@@ -485,3 +486,7 @@ def _confusion_alt(cm: np.ndarray) -> str:
         text += f" The most frequent mistake: {i} predicted as {j} ({int(off[i, j])} times)."
     return text
 
+
+def _cell_name(cell: dict) -> str:
+    """'The cell at line 74' for a # %% script, 'Cell 3' for a notebook."""
+    return f"The cell at line {cell['line']}" if cell.get("line") else f"Cell {cell.get('index', '?')}"

@@ -14,9 +14,10 @@ import stat
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grader.authoring import Case, CompiledAssignment, CompiledQuestion
+from grader.grade.cells import cell_lines, explain_cell_error
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
@@ -28,8 +29,13 @@ TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
 
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
                      limit_overrides: dict | None = None, slot: int | None = None,
-                     own_code: bool = False) -> SubmissionResult:
+                     own_code: bool = False,
+                     progress: Callable[[str], None] | None = None) -> SubmissionResult:
     """Grade ``submission`` (a .py, a .ipynb or a folder) against ``compiled``.
+
+    ``progress(step)``, when given, is told each step as it starts ("loading
+    ...", then "question 2 of 5: name"), so that a caller can show what a
+    slow submission is doing.
 
     Never raises for anything the submission does. A fault of the grader
     itself (the sandbox cannot start, say) is recorded in ``grader_error``
@@ -52,16 +58,23 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
     limits = limits_for(compiled, limit_overrides)
+    notify = progress or (lambda step: None)
     try:
+        notify(f"loading {submission.name} (its cells run, up to {limits.load_seconds:g} s)")
         with open_session(compiled, submission, limits, slot, own_code) as session:
             load = session.load_report
             result.isolation = session.isolation
-            result.load = LoadInfo(ok=load.ok, error=load.error, kind=load.kind,
-                                   cells=[{"index": c.index, "ok": c.ok, "error": c.error} for c in load.cells],
+            lines = cell_lines(submission, getattr(load, "main", None)) if load.cells else {}
+            result.load = LoadInfo(ok=load.ok, error=explain_cell_error(load.error, limits), kind=load.kind,
+                                   cells=[{"index": c.index, "ok": c.ok, "error": explain_cell_error(c.error, limits),
+                                           **({"line": lines[c.index]} if c.index in lines else {})}
+                                          for c in load.cells],
                                    seconds=load.seconds)
             shared: dict[str, list[Reply]] = {}
-            for question in compiled.questions:
+            for number, question in enumerate(compiled.questions, 1):
+                notify(f"question {number} of {len(compiled.questions)}: {question.name}")
                 result.questions.append(grade_question(session, question, shared))
+            point_to_failed_cells(result)
             result.stdout, result.stderr = session.stdout, session.stderr
             result.isolation = session.isolation  # as it ended: a restarted child may say more
     except Exception as exc:  # a fault of the grader, not of the student
@@ -72,6 +85,21 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
                 result.questions.append(_not_graded(question, f"not graded: internal grader error ({type(exc).__name__})"))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def point_to_failed_cells(result: SubmissionResult) -> None:
+    """A name missing because a cell failed: say so where the name is reported missing."""
+    failed = [c for c in result.load.cells if not c.get("ok", True)]
+    if not failed:
+        return
+    first = failed[0]
+    where = f"the cell at line {first['line']}" if first.get("line") else f"cell {first['index']}"
+    more = f" and {len(failed) - 1} other cell(s)" if len(failed) > 1 else ""
+    note = f" ({where}{more} of your file raised an error, shown at the top: fix that first)"
+    for question in result.questions:
+        for case in question.cases:
+            if "is not defined" in case.message and note not in case.message:
+                case.message += note
 
 
 def open_session(compiled: CompiledAssignment, submission: Path, limits: Limits, slot: int | None,

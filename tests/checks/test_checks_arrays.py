@@ -173,3 +173,17 @@ def test_exact_dtype():
     assert "dtype float32" in check.describe()
     with pytest.raises(ValueError, match="numpy dtype"):
         ArrayClose(dtype="float33")
+
+
+def test_a_padded_shape_is_told_to_crop_and_no_other_hint_is_given():
+    expected = np.zeros((1, 6, 6, 2))
+    r = ArrayClose().check(np.zeros((1, 8, 8, 2)), expected)
+    assert r.message == ("Your array has shape (1, 8, 8, 2), expected shape (1, 6, 6, 2) - it is the padded shape "
+                         "(1 too many on each side of the padded axes): crop the padding")
+    # asymmetric ("same" padding with a stride): still the padded shape
+    r = ArrayClose().check(np.zeros((1, 7, 9, 2)), np.zeros((1, 6, 7, 2)))
+    assert "larger along axes 1, 2 only: it looks like the padded shape: crop the padding" in r.message
+    # smaller, or grown along one axis only: no padding hint, no transpose hint
+    for shape in ((1, 4, 4, 2), (1, 8, 6, 2), (2, 6, 6, 2)):
+        message = ArrayClose().check(np.zeros(shape), expected).message
+        assert "padd" not in message and "transpose" not in message, message

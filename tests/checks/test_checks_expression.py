@@ -2,6 +2,8 @@
 malformed input, equations with a target. Expected strings are computed here
 with sympy, the way the authoring code does (``str`` of a sympy derivative)."""
 
+import math
+import re
 import threading
 
 import pytest
@@ -82,7 +84,7 @@ def test_not_equivalent_message_shows_point_and_student_value_only():
     point = r.data["point"]
     assert set(point) == {"a", "y"}
     assert float(r.data["got_value"]) == pytest.approx(point["a"] + point["y"], rel=1e-5)
-    assert r.data["expected_value"] not in r.message
+    assert r.data["expected_value"] not in re.findall(r"-?[0-9.]+", r.message)
     assert "a - y" not in r.message  # the expected expression is in the detail only
     assert "a - y" in r.detail and r.data["expected_value"] in r.detail
     assert "(read as: a + y)" in r.message
@@ -103,11 +105,60 @@ def test_undefined_and_complex_student_values():
 
 
 def test_domains_matter():
-    c = Expression(symbols=("a",))
-    assert c.check("sqrt(a^2)", "a").passed  # a > 0 on the default domain
+    c = Expression(symbols=("a",), domains={"a": "positive"})
+    assert c.check("sqrt(a^2)", "a").passed
     c = Expression(symbols=("a",), domains={"a": (-0.9, -0.1)})
     r = c.check("sqrt(a^2)", "a")
     assert not r.passed and "at a=-" in r.message
+
+
+def test_the_default_domain_has_negatives_and_values_far_from_zero():
+    c = Expression(symbols=("a",))
+    r = c.check("sqrt(a^2)", "a")
+    assert not r.passed and "not equivalent: at a=-" in r.message
+    values = [p["a"] for p in c._points()]
+    assert min(values) < -5 and max(values) > 5 and min(abs(v) for v in values) < 0.2
+
+
+def test_an_answer_right_only_on_half_the_circle_fails_and_says_where():
+    # -sin(t) written as -sqrt(1 - x^2) with x = cos(t): right only where sin(t) >= 0
+    c = Expression(symbols=("t",), definitions={"x": "cos(t)"})
+    r = c.check("-sqrt(1 - x^2)", "-sin(t)")
+    assert not r.passed
+    t = r.data["point"]["t"]
+    assert math.sin(t) < 0, "the point shown is one where the answer is wrong"
+    assert f"at t={t:g} (with x computed from these) your expression gives" in r.message
+    assert f"{-abs(math.sin(t)):.6g}"[:6] in r.message
+    assert f"{-math.sin(t):.6g}" not in re.findall(r"-?[0-9.]+", r.message)  # the expected value stays hidden
+    assert c.check("-sin(t)", "-sin(t)").passed
+
+
+@pytest.mark.parametrize("domain, low, high, integer", [
+    ("probability", 0.0, 1.0, False), ("(0, 1)", 0.0, 1.0, False), ("positive", 0.0, 11.0, False),
+    ("negative", -11.0, 0.0, False), ("positive integer", 1, 20, True), ("integer", -20, 20, True),
+    ((2.0, 3.0), 2.0, 3.0, False),
+])
+def test_named_domains_draw_inside_them(domain, low, high, integer):
+    c = Expression(symbols=("n",), domains={"n": domain})
+    values = [p["n"] for p in c._points()]
+    assert all(low < v < high if not integer else low <= v <= high for v in values), values
+    assert all(v == int(v) for v in values) == integer
+    assert Expression.from_spec(c.to_spec()) == c
+
+
+def test_domains_given_by_the_question_decide():
+    probabilities = Expression(symbols=("a", "y"), domains={"a": "probability", "y": "probability"})
+    assert probabilities.check("(a - y)/(a*(1 - a))", "-y/a + (1 - y)/(1 - a)").passed
+    # sigma'(z) as a*(1 - a) with a = sigma(z) in (0, 1): a*sqrt((1 - a)^2) is the same there only
+    assert probabilities.check("a*sqrt((1 - a)^2)", "a*(1 - a)").passed
+    r = Expression(symbols=("a",)).check("a*sqrt((1 - a)^2)", "a*(1 - a)")
+    assert not r.passed and "not equivalent: at a=" in r.message
+    assert r.data["point"]["a"] > 1
+
+
+def test_unknown_domain_names_are_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="unknown domain 'complex' for 'a'; known: 'real'"):
+        Expression(symbols=("a",), domains={"a": "complex"})
 
 
 @pytest.mark.parametrize(

@@ -148,3 +148,22 @@ def test_one_of():
     assert not OneOf().check(0.0823, [0.0821, 0.0822]).passed
     with pytest.raises(ExpectedValueError):
         OneOf().check(1, None)
+
+
+def floor_division_output_size(n, k, stride=1, pad=0):
+    """A student's output size that is right in value but a float: np.floor returns one."""
+    return np.floor((n + 2 * pad - k) / stride) + 1
+
+
+def test_a_float_where_an_int_was_asked_for_is_named_as_such():
+    got = floor_division_output_size(8, 3, 2, 1)  # np.float64(4.0)
+    r = Exact(strict_types=True).check(got, 4)
+    assert not r.passed
+    assert r.message == "an int was asked for, you returned 4.0: use // (integer division) or int(...)"
+    r = Exact(strict_types=True).check([28, floor_division_output_size(32, 5), 6], [28, 28, 6])
+    assert r.message.startswith("an int was asked for at [1], you returned 28.0")
+    # a fraction is wrong in value too; without strict types a float equal to the int still passes
+    assert "you returned 4.5, which is not correct" in Exact().check(4.5, 4).message
+    assert Exact().check(got, 4).passed
+    # the hint is only given when an int was asked for
+    assert "int was asked" not in Exact(strict_types=True).check(4, 4.0).message

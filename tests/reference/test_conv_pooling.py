@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from reference.gradcheck import numerical_gradient_array, relative_error
+from reference import pooling
 from reference.pooling import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 
 GRAD_TOL = 1e-7
@@ -129,3 +130,20 @@ def test_pooling_backward_rejects_a_gradient_of_the_wrong_shape(forward, backwar
     _, cache = forward(np.zeros((2, 4, 4, 3)))
     with pytest.raises(ValueError, match=r"dout must have shape .* = \(2, 2, 2, 3\), got shape \(2, 4, 4, 3\)"):
         backward(np.zeros((2, 4, 4, 3)), cache)
+
+
+@pytest.mark.parametrize("pool, stride", [(2, 2), (3, 2), (3, 1)])
+def test_maxpool_in_groups_of_examples_is_the_same_as_in_one(rng, monkeypatch, pool, stride):
+    # maxpool_forward pools a few examples at a time (to stay in cache); a group of one
+    # example and a group holding the whole batch must give the same output and gradient.
+    x = distinct_values(rng, (7, 9, 8, 3))
+    dout = rng.standard_normal(maxpool_forward(x, pool, stride)[0].shape)
+    results = []
+    for group_bytes in (1, x.nbytes // 3, 2**40):
+        monkeypatch.setattr(pooling, "_GROUP_BYTES", group_bytes)
+        out, cache = maxpool_forward(x, pool, stride)
+        results.append((out, maxpool_backward(dout, cache)))
+    np.testing.assert_array_equal(results[0][0], naive_pool(x, pool, stride, np.max))
+    for out, dx in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(dx, results[0][1])

@@ -1,4 +1,4 @@
-# Example submission: dlogits = softmax - onehot, without the 1/N of the batch average: right only for a batch of 1 (the (1, 5) case), N times too large elsewhere
+# Example submission: dlogits = softmax - onehot, without the 1/N of the batch average: right only for a batch of 1 (the (1, 5) case), N times too large elsewhere; the loss value, right, keeps its half of each loss case
 # %% [markdown]
 # # Assignment 02: softmax, cross-entropy and derivations
 #

@@ -1,4 +1,4 @@
-# Example submission: conv_output_size with true division, (n + 2 pad - k) / stride + 1: a fraction (2 of the 6 hidden cases) whenever the stride does not divide evenly
+# Example submission: conv_output_size with true division, (n + 2 pad - k) / stride + 1: a float, 4.0 where an int is asked for and a fraction whenever the stride does not divide evenly (the public case and all 6 hidden ones)
 # %% [markdown]
 # # Assignment 03: convolution and pooling, forward and backward
 #
