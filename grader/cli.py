@@ -30,7 +30,7 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Auto-grading for a deep-learning course.")
-    parser.add_argument("--course", metavar="DIR", default=None,
+    parser.add_argument("--course", metavar="DIR", default=None, dest="course_root",
                         help="the course folder holding assignments/ and student_template/ (default: "
                              "$DLGRADE_COURSE, else the current folder's assignments/)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.course:
-        os.environ["DLGRADE_COURSE"] = os.path.abspath(args.course)
+    if args.course_root:
+        os.environ["DLGRADE_COURSE"] = os.path.abspath(args.course_root)
         os.environ.pop("DLGRADE_ASSIGNMENTS", None)
     try:
         return args.run(args)
