@@ -401,6 +401,7 @@ def _same_function(name: str, fn: Any) -> bool:
 @dataclass(frozen=True)
 class Expression(Check):
     kind: ClassVar[str] = "expression"
+    runs_in_worker: ClassVar[bool] = True  # sympy on student text: see grader.checks.bounded
 
     symbols: tuple[str, ...] = ("a", "y")
     functions: tuple[str, ...] = DEFAULT_FUNCTIONS
@@ -686,6 +687,7 @@ class ExpressionForm(Check):
     """
 
     kind: ClassVar[str] = "expression_form"
+    runs_in_worker: ClassVar[bool] = True
 
     symbols: tuple[str, ...] = ("a", "y")
     functions: tuple[str, ...] = DEFAULT_FUNCTIONS

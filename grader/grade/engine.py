@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.authoring import Case, CompiledAssignment, CompiledQuestion
+from grader.checks.bounded import check_bounded
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
@@ -156,7 +157,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
         failure.seconds = time.perf_counter() - started
         return failure
     try:
-        checked = case.check.check(got, case.expected)
+        checked = check_bounded(case.check, got, case.expected)
     except Exception as exc:  # a bug in a check must not cost the student, nor stop the batch
         return CaseResult(case.label, 0.0, ERROR,
                           f"internal grader error while checking ({type(exc).__name__}); "
