@@ -18,6 +18,7 @@ from typing import Any
 
 from grader.authoring import Case, CompiledAssignment, CompiledQuestion
 from grader.checks.bounded import check_bounded
+from grader.grade.task_report import task_report
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
@@ -168,7 +169,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
     data["reply_digest"] = reply_digest(got)  # instructors' view only: the same rare wrong reply in two submissions
     if case.request["kind"] == "task" and replies[0].ok and isinstance(replies[0].value, dict):
         # What a harness reports besides the graded value (a training history, its time) feeds the reports.
-        data["task"] = {k: v for k, v in replies[0].value.items() if k in TASK_REPORT_FIELDS}
+        data["task"] = task_report(replies[0].value, case.request.get("params"))
     return CaseResult(case.label, float(checked.fraction), status, checked.message, checked.detail,
                       case.weight, time.perf_counter() - started, data)
 
