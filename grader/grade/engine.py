@@ -22,6 +22,7 @@ from grader.grade.task_report import task_report
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
+from grader.textsafe import safe_result
 from grader.sheets import AnswerSheetSession, answer_sheet_of
 
 
@@ -73,7 +74,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
             if question.name not in graded:
                 result.questions.append(_not_graded(question, f"not graded: internal grader error ({type(exc).__name__})"))
     result.seconds = time.perf_counter() - started
-    return result
+    return safe_result(result)  # its text is stored and shown: no NUL, no control characters, capped
 
 
 def open_session(compiled: CompiledAssignment, submission: Path, limits: Limits, slot: int | None,
