@@ -17,11 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "checks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from grader.checks import Expression  # noqa: E402
-from test_checks_bounded import FUZZ_CPU_BUDGET, _expressions  # noqa: E402
+from test_checks_bounded import FUZZ_CPU_BUDGET  # noqa: E402
+from fuzz_strategies import expressions  # noqa: E402
 
 EXPECTED = ["a - y", "a*(1 - a)", "log(a - 2)", "exp(a) / y"]
 
@@ -35,7 +37,7 @@ def main() -> None:
 
     @settings(max_examples=args.examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(text=_expressions(), expected=st.sampled_from(EXPECTED))
+    @given(text=expressions(), expected=st.sampled_from(EXPECTED))
     def run(text: str, expected: str) -> None:
         started = time.process_time()
         result = check.check(text, expected)

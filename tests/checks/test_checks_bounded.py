@@ -18,6 +18,8 @@ from grader.checks.mathparse import Grammar, ParseError, parse
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extras")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
+from fuzz_strategies import expressions  # noqa: E402
+
 #: CPU seconds any single check of fuzzed text may take in this process.
 FUZZ_CPU_BUDGET = 2.0
 
@@ -105,29 +107,9 @@ def test_a_reply_that_is_not_what_the_worker_writes_is_never_a_score(raw):
 # The fuzzer: expressions made of the parser's own tokens, big numbers included
 # --------------------------------------------------------------------------
 
-_NUMBERS = st.one_of(
-    st.integers(0, 99).map(str),
-    st.integers(10**20, 10**39).map(str),
-    st.sampled_from(["0.5", "1e-99", "9e99", "1/3", "-1/3", "-2/3", "99"]),
-)
-_ATOMS = st.one_of(_NUMBERS, st.sampled_from(["a", "y", "pi", "e", "ay"]))
-
-
-def _expressions():
-    def extend(inner):
-        return st.one_of(
-            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", " "]), inner).map(lambda t: f"{t[0]}{t[1]}{t[2]}"),
-            st.tuples(inner, st.sampled_from(["^", "**"]), _NUMBERS | inner).map(lambda t: f"({t[0]}){t[1]}({t[2]})"),
-            st.tuples(st.sampled_from(["exp", "log", "sqrt", "sin", "tanh", "sigma", "abs"]), inner)
-              .map(lambda t: f"{t[0]}({t[1]})"),
-            inner.map(lambda s: f"-({s})"),
-        )
-    return st.recursive(_ATOMS, extend, max_leaves=40).filter(lambda s: len(s) <= 500)
-
-
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(text=_expressions(), expected=st.sampled_from(["a - y", "a*(1 - a)", "log(a - 2)", "exp(a) / y"]))
+@given(text=expressions(), expected=st.sampled_from(["a - y", "a*(1 - a)", "log(a - 2)", "exp(a) / y"]))
 def test_fuzzed_expressions_never_take_more_than_a_small_cpu_budget(text, expected):
     result, cpu = cpu_of(Expression(symbols=("a", "y")).check, text, expected)
     assert cpu < FUZZ_CPU_BUDGET, f"{cpu:.2f} s of CPU for {text!r}"
