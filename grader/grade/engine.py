@@ -26,8 +26,6 @@ from grader.textsafe import safe_result
 from grader.sheets import AnswerSheetSession, answer_sheet_of
 
 
-TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
-
 
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
                      limit_overrides: dict | None = None, slot: int | None = None,
