@@ -26,7 +26,6 @@ from grader.textsafe import safe_result
 from grader.sheets import AnswerSheetSession, answer_sheet_of
 
 
-
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
                      limit_overrides: dict | None = None, slot: int | None = None,
                      own_code: bool = False) -> SubmissionResult:
