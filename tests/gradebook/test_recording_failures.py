@@ -9,8 +9,6 @@ import pytest
 from grader.grade import batch
 from grader.textsafe import safe_result, safe_text
 
-from conftest import factory
-
 
 def test_safe_text_replaces_control_characters_and_caps_length():
     assert safe_text("not done yet\x00") == "not done yet\ufffd"
@@ -18,8 +16,8 @@ def test_safe_text_replaces_control_characters_and_caps_length():
     assert safe_text("x" * 100, limit=10) == "x" * 10 + " ... (truncated)"
 
 
-def test_a_nul_byte_in_a_message_is_stored_in_either_gradebook(gradebook):
-    result = factory.make_result(student="s1", scores=(5.0, 0.0))
+def test_a_nul_byte_in_a_message_is_stored_in_either_gradebook(gradebook, make_result):
+    result = make_result(student="s1", scores=(5.0, 0.0))
     result.questions[1].cases[0].message = 'raised ValueError: not done yet\x00'
     result.load.cells = [{"index": 0, "ok": False, "error": "ValueError: \x00"}]
     result.stdout = "printed \x00"
@@ -28,8 +26,8 @@ def test_a_nul_byte_in_a_message_is_stored_in_either_gradebook(gradebook):
     assert final.score == 5.0
 
 
-def test_a_result_that_cannot_be_recorded_is_reported_and_the_batch_goes_on(monkeypatch, capsys):
-    results = {name: factory.make_result(student=name) for name in ("ann", "bob", "cy")}
+def test_a_result_that_cannot_be_recorded_is_reported_and_the_batch_goes_on(monkeypatch, capsys, make_result):
+    results = {name: make_result(student=name) for name in ("ann", "bob", "cy")}
     monkeypatch.setattr(batch, "grade_submission", lambda compiled, path, **_: results[Path(path).stem])
     recorded = []
 
