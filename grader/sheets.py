@@ -480,7 +480,10 @@ def _yaml_loader():
 def _yaml_load(text: str, line_offset: int = 0):
     """(data, duplicates, key_lines) or raises (message, line)."""
     Loader, YAMLError = _yaml_loader()
-    loader = Loader(text)
+    try:
+        loader = Loader(text)  # its reader refuses control characters already here
+    except YAMLError as exc:
+        raise ValueError(getattr(exc, "problem", None) or str(exc).splitlines()[0]) from None
     try:
         data = loader.get_single_data()
     except YAMLError as exc:

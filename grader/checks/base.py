@@ -116,6 +116,9 @@ class Check:
     can raise out of it."""
 
     kind: ClassVar[str] = ""
+    #: Whether grading runs this check in a worker process under a CPU limit
+    #: (checks that read student text: see :mod:`grader.checks.bounded`).
+    runs_in_worker: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

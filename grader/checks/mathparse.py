@@ -34,8 +34,10 @@ independent gates:
    Limits: length (500 characters for students), nesting depth (40 levels
    of parentheses, calls, signs and powers), node count (250), number
    literals of at most 40 digits and exponents e±100, numeric exponents of
-   at most 100 in magnitude, constant powers of at most 1000 digits. So
-   ``9**9**9`` or 10 kB of parentheses fail fast with a message.
+   at most 100 in magnitude, constant powers of at most 1000 digits, and at
+   most 1024 bits in all the integers and fractions of the expression
+   together (see below). So ``9**9**9`` or 10 kB of parentheses fail fast
+   with a message.
 
 2. **Python's ``ast`` walked node by node.** The parse tree is written out
    as a small Python expression whose only names are placeholders we
@@ -46,6 +48,19 @@ independent gates:
    created), Call (a placeholder function, one positional argument, no
    keywords). Every other node is refused. The walker builds the sympy
    expression directly from these nodes.
+
+   **Numbers stay small.** sympy evaluates numbers as it builds: it
+   multiplies the bases of numeric powers with a common exponent
+   (``A^(-1/3)*B^(-1/3)`` is ``(A*B)^(-1/3)``) and then looks for perfect
+   powers and small factors of the product, which on a 45,000-bit integer
+   took minutes of CPU. So the walker keeps a size for every expression it
+   builds, the bits of all its integers and fractions (numerators and
+   denominators) added up, and before each sum, product, power or function
+   it bounds the size of what sympy may build from it: a sum or a product
+   holds at most the bits of its parts (plus one per part), a power with a
+   rational exponent p/q at most ``|p|`` times the bits of its base. An
+   expression whose bound passes ``max_number_bits`` is refused before sympy
+   sees it; sympy's work on numbers of 1,000 bits takes milliseconds.
 
 ``sigma(u)``, ``sigmoid(u)`` and ``σ(u)`` mean ``1/(1 + exp(-u))``;
 ``sigma_prime(u)`` means its derivative ``sigma(u)*(1 - sigma(u))`` (not among
@@ -184,6 +199,7 @@ class Grammar:
     max_nodes: int = 250
     max_exponent: int = 100
     max_digits: int = 1000
+    max_number_bits: int = 1024
 
     def __post_init__(self) -> None:
         syms = (self.symbols,) if isinstance(self.symbols, str) else tuple(self.symbols)
@@ -203,7 +219,8 @@ class Grammar:
         """The same symbols with every known function and generous limits, for
         expected expressions written by the reference (sympy's ``str``)."""
         return Grammar(self.symbols, ALL_FUNCTIONS, max_length=50_000, max_depth=80,
-                       max_nodes=2_000, max_exponent=10**6, max_digits=10_000)
+                       max_nodes=2_000, max_exponent=10**6, max_digits=10_000,
+                       max_number_bits=100_000)
 
     @property
     def aliases(self) -> dict[str, str]:
@@ -661,6 +678,50 @@ class _Walker:
         self.names = names
         self.g = grammar
         self.raise_whole = raise_whole
+        self._sizes: dict[Any, int] = {}
+
+    # -- the size of numbers ---------------------------------------------------
+    def size(self, e: Any) -> int:
+        """Bits of all the integers and fractions in ``e``, counted with repetition."""
+        known = self._sizes.get(e)
+        if known is not None:
+            return known
+        if e.is_Rational:
+            n = int(e.p).bit_length() + int(e.q).bit_length()
+        else:
+            n = sum(self.size(a) for a in e.args)
+        self._sizes[e] = n
+        return n
+
+    def bounded(self, bits: int) -> None:
+        if bits > self.g.max_number_bits:
+            self.raise_whole(
+                f"the numbers in this expression are too large (more than {self.g.max_number_bits} bits, "
+                f"about {int(self.g.max_number_bits * math.log10(2))} digits, in all its numbers together); "
+                "write it with smaller numbers")
+
+    def build(self, bound: int, make, *args: Any) -> Any:
+        """``make(*args)`` once ``bound`` (what sympy may build from ``args``) is within the limit;
+        the result's own size is checked too."""
+        self.bounded(bound)
+        out = make(*args)
+        self.bounded(self.size(out))
+        return out
+
+    def numeric_size(self, e: Any) -> int:
+        """Bits of the numbers in ``e`` that a power distributes over: a number, a power of a
+        number, and such factors of a product (``(2*sqrt(3)*x)^2`` is ``12*x^2``)."""
+        if e.is_Rational or (e.is_Pow and e.base.is_Rational):
+            return self.size(e)
+        if e.is_Mul:
+            return sum(self.numeric_size(a) for a in e.args)
+        return 0
+
+    def power_bound(self, base: Any, exponent: Any) -> int:
+        """Bits sympy may build for ``base**exponent``: for a rational exponent p/q, ``|p|``
+        times the numbers the power distributes over, besides the base and the exponent."""
+        scale = abs(int(exponent.p)) if exponent.is_Rational else 1
+        return scale * self.numeric_size(base) + self.size(base) + self.size(exponent) + 1
 
     def refuse(self, node: ast.AST) -> None:
         self.raise_whole(f"this expression uses a construct that is not allowed ({type(node).__name__})")
@@ -674,8 +735,9 @@ class _Walker:
                 while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
                     terms.append((isinstance(node.op, ast.Sub), node.right))
                     node = node.left
-                out = [self.walk(node)] + [(-self.walk(r) if neg else self.walk(r)) for neg, r in reversed(terms)]
-                return sympy.Add(*out)
+                out = [self.walk(node)] + [(self.negate(self.walk(r)) if neg else self.walk(r))
+                                           for neg, r in reversed(terms)]
+                return self.build(sum(map(self.size, out)) + len(out), sympy.Add, *out)
             if isinstance(node.op, (ast.Mult, ast.Div)):
                 factors = []
                 while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
@@ -684,14 +746,15 @@ class _Walker:
                 out = [self.walk(node)]
                 for div, r in reversed(factors):
                     v = self.walk(r)
-                    out.append(sympy.Pow(v, -1) if div else v)
-                return sympy.Mul(*out)
+                    out.append(self.build(self.power_bound(v, sympy.S.NegativeOne), sympy.Pow, v, -1)
+                               if div else v)
+                return self.build(sum(map(self.size, out)) + len(out), sympy.Mul, *out)
             if isinstance(node.op, ast.Pow):
                 return self.power(self.walk(node.left), self.walk(node.right))
             self.refuse(node)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
-                return -self.walk(node.operand)
+                return self.negate(self.walk(node.operand))
             if isinstance(node.op, ast.UAdd):
                 return self.walk(node.operand)
             self.refuse(node)
@@ -717,7 +780,9 @@ class _Walker:
                 or isinstance(node.args[0], ast.Starred)
             ):
                 self.refuse(node)
-            return _SYMPY_FUNCTIONS[f.id](self.walk(node.args[0]))
+            arg = self.walk(node.args[0])
+            # sqrt is a power 1/2; sigma adds a few small numbers around exp.
+            return self.build(self.size(arg) + 8, _SYMPY_FUNCTIONS[f.id], arg)
         self.refuse(node)
         raise AssertionError  # unreachable
 
@@ -734,7 +799,10 @@ class _Walker:
                     digits = float(abs(exponent)) * abs(math.log10(abs(float(base))) if float(base) else 0)
                 if digits > self.g.max_digits:
                     self.raise_whole(f"a power of numbers is too large (more than {self.g.max_digits} digits)")
-        return sympy.Pow(base, exponent)
+        return self.build(self.power_bound(base, exponent), sympy.Pow, base, exponent)
+
+    def negate(self, e: Any) -> Any:
+        return self.build(self.size(e) + 2, sympy.Mul, sympy.S.NegativeOne, e)
 
 
 # ---------------------------------------------------------------------------

@@ -466,6 +466,7 @@ def _draw(dom: str | tuple[float, float], rng: np.random.Generator, readable: bo
 @dataclass(frozen=True)
 class Expression(Check):
     kind: ClassVar[str] = "expression"
+    runs_in_worker: ClassVar[bool] = True  # sympy on student text: see grader.checks.bounded
 
     symbols: tuple[str, ...] = ("a", "y")
     functions: tuple[str, ...] = DEFAULT_FUNCTIONS
@@ -737,6 +738,7 @@ class ExpressionForm(Check):
     """
 
     kind: ClassVar[str] = "expression_form"
+    runs_in_worker: ClassVar[bool] = True
 
     symbols: tuple[str, ...] = ("a", "y")
     functions: tuple[str, ...] = DEFAULT_FUNCTIONS

@@ -119,7 +119,12 @@ def grade_many(jobs: list[GradeJob], *, workers: int = 1, on_result: Callable[[S
             result = future.result()  # grade_submission does not raise for a submission's faults
             results[index] = result
             if on_result:
-                on_result(result)
+                try:
+                    on_result(result)
+                except Exception as exc:  # recording one result failed: say so for it, grade the rest
+                    why = f"{type(exc).__name__}: {str(exc)[:500]}"
+                    print(f"{result.submission}: the result could not be recorded ({why})", file=sys.stderr)
+                    result.grader_error = f"the result could not be recorded: {why}"
             bar.set_postfix_str(f"{result.submission}: {result.score:g}/{result.max_score:g}", refresh=False)
             bar.update(1)
     bar.close()

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.authoring import Case, CompiledAssignment, CompiledQuestion
+from grader.checks.bounded import check_bounded
 from grader.grade.cells import cell_lines, explain_cell_error
+from grader.grade.task_report import task_report
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
+from grader.textsafe import safe_result
 from grader.sheets import AnswerSheetSession, answer_sheet_of
-
-
-TASK_REPORT_FIELDS = ("history", "seconds", "epochs", "batch_size")
 
 
 def grade_submission(compiled: CompiledAssignment, submission: Path, *, submission_id: str | None = None,
@@ -84,7 +84,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
             if question.name not in graded:
                 result.questions.append(_not_graded(question, f"not graded: internal grader error ({type(exc).__name__})"))
     result.seconds = time.perf_counter() - started
-    return result
+    return safe_result(result)  # its text is stored and shown: no NUL, no control characters, capped
 
 
 def point_to_failed_cells(result: SubmissionResult) -> None:
@@ -184,7 +184,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
         failure.seconds = time.perf_counter() - started
         return failure
     try:
-        checked = case.check.check(got, case.expected)
+        checked = check_bounded(case.check, got, case.expected)
     except Exception as exc:  # a bug in a check must not cost the student, nor stop the batch
         return CaseResult(case.label, 0.0, ERROR,
                           f"internal grader error while checking ({type(exc).__name__}); "
@@ -195,7 +195,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
     data["reply_digest"] = reply_digest(got)  # instructors' view only: the same rare wrong reply in two submissions
     if case.request["kind"] == "task" and replies[0].ok and isinstance(replies[0].value, dict):
         # What a harness reports besides the graded value (a training history, its time) feeds the reports.
-        data["task"] = {k: v for k, v in replies[0].value.items() if k in TASK_REPORT_FIELDS}
+        data["task"] = task_report(replies[0].value, case.request.get("params"))
     return CaseResult(case.label, float(checked.fraction), status, checked.message, checked.detail,
                       case.weight, time.perf_counter() - started, data)
 

@@ -421,17 +421,27 @@ class SandboxSession:
         fair = _Deadline(started, limit, self._members(child)) if deadline_kind == "timeout" else None
         try:
             wire.write_all(child.req_w, wire.pack(self._config(child.proc.pid)), deadline)
+            confined = False  # the runtime says "confined" before any of the student's code runs
             while True:
                 message, _ = self._read(child, deadline) if fair is None else self._read_fair(child, fair)
                 kind = message.get("t")
-                if kind == "sandbox_error" and not self.load_reports:
-                    # Sent before any of the student's code has run: the sandbox itself failed.
-                    self._kill()
-                    raise isolation.SandboxError(f"the sandbox could not confine the child: "
-                                                 f"{str(message.get('error'))[:300]}")
-                if kind == "landlock_failed":
-                    self._landlock_failed(str(message.get("error"))[:300])
+                if not confined:
+                    # Only the runtime speaks before "confined": its word about the sandbox is trusted.
+                    if kind == "sandbox_error":
+                        self._kill()
+                        raise isolation.SandboxError(f"the sandbox could not confine the child: "
+                                                     f"{str(message.get('error'))[:300]}")
+                    if kind == "landlock_failed":
+                        self._landlock_failed(str(message.get("error"))[:300])
+                        continue
+                    if kind != "confined":
+                        raise wire.WireError(f"unexpected message {str(kind)[:40]!r} before the child was confined")
+                    confined = True
                     continue
+                if kind in ("sandbox_error", "landlock_failed", "confined"):
+                    # After "confined", only student code could send these: never a grader fault.
+                    raise wire.WireError(f"a {kind!r} message after the student's code started, which only "
+                                         "the sandbox may send")
                 if kind == "cell_start":
                     running = _int(message.get("index"))
                 elif kind == "cell":

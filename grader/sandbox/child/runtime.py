@@ -212,11 +212,15 @@ class Runtime:
             except BaseException as exc:  # noqa: BLE001 - a container whose iteration raises
                 kind, error = "unsupported", f"the value could not be read: {loader.describe_exception(exc, self.workdir)}"
             else:
-                if len(frame) <= self.reply_bytes:
+                refusal = wire.frame_refusal(frame)
+                if refusal:
+                    kind, error = "unsupported", f"the value holds {refusal}"
+                elif len(frame) <= self.reply_bytes:
                     wire.write_all(self.rep, frame)
                     return
-                kind, error = "unsupported", (f"the value takes {len(frame) / 2**20:.1f} MiB, more than the "
-                                              f"reply limit of {self.reply_bytes / 2**20:.1f} MiB")
+                else:
+                    kind, error = "unsupported", (f"the value takes {len(frame) / 2**20:.1f} MiB, more than the "
+                                                  f"reply limit of {self.reply_bytes / 2**20:.1f} MiB")
         self.send({**base, "kind": kind, "value": None, "error": error})
 
     def public_names(self) -> list:
@@ -519,6 +523,9 @@ def main(argv: list, load_sibling) -> int:
     runtime.send({"t": "hello", "pid": os.getpid()})
     config, _ = wire.read_frame(req)
     runtime.configure(config)
+    # The last word the grader takes from this process as the sandbox's own: from here on
+    # student code runs, and anything it sends is the student's (see session.py).
+    runtime.send({"t": "confined"})
     runtime.load(config)
     runtime.serve()
     runtime.flush()

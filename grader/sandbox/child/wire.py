@@ -36,6 +36,11 @@ HEADER = struct.Struct(">4sIQ")
 MAX_DEPTH = 64                # nesting of lists/dicts in one value
 MAX_ARRAYS = 100_000          # arrays in one frame
 MAX_INT_BITS = 13_000         # about 4,000 decimal digits (Python's str<->int limit is 4,300)
+# The JSON part of a frame is capped apart from the array blob: arrays travel in the
+# blob, so JSON holds names, numbers and small lists. A cap on bytes alone is not
+# enough: 256 MiB of "[[],[],...]" is 128 million lists, about 13 GB once parsed.
+MAX_JSON_BYTES = 16 << 20     # bytes of the JSON part of one frame
+MAX_JSON_VALUES = 1_000_000   # values (numbers, strings, lists, dicts, ...) in it
 ARRAY_KINDS = frozenset("biufc")
 TAGS = frozenset(("__ndarray__", "__complex__", "__tuple__", "__slot__", "__dict__"))
 _MEMBER = re.compile(r"a\d{1,7}\.npy\Z")
@@ -217,6 +222,34 @@ def pack(message: dict, arrays=()) -> bytes:
 # Reading and writing frames
 # ---------------------------------------------------------------------------
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def json_values(text: bytes) -> int:
+    """An upper bound on the number of values in the JSON ``text``, without parsing it:
+    the commas, colons, brackets and braces outside strings, plus one."""
+    bare = _JSON_STRING.sub(b"", text)
+    return sum(bare.count(c) for c in (b",", b":", b"[", b"{")) + 1
+
+
+def json_refusal(text: bytes) -> str | None:
+    """Why the JSON part of a frame is refused (too many bytes or values), or None."""
+    if len(text) > MAX_JSON_BYTES:
+        return (f"{len(text) / 2**20:.1f} MiB of plain data besides arrays, more than the limit of "
+                f"{MAX_JSON_BYTES >> 20} MiB (return numbers in a numpy array)")
+    count = json_values(text)
+    if count > MAX_JSON_VALUES:
+        return (f"about {count:,} values besides arrays, more than the limit of {MAX_JSON_VALUES:,} "
+                "(return numbers in a numpy array)")
+    return None
+
+
+def frame_refusal(frame: bytes) -> str | None:
+    """:func:`json_refusal` of a packed frame's JSON part."""
+    _, text_len, _ = HEADER.unpack_from(frame)
+    return json_refusal(frame[HEADER.size:HEADER.size + text_len])
+
+
 def write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
     """Write ``data``; with a deadline the fd must be non-blocking."""
     view = memoryview(data)
@@ -296,12 +329,19 @@ def read_frame(fd: int, *, deadline: float | None = None, max_bytes: int | None 
         raise WireError(f"bad frame header {bytes(head[:8])!r}")
     if max_bytes is not None and text_len + blob_len > max_bytes:
         raise WireError(f"a frame of {text_len + blob_len} bytes, more than the limit of {max_bytes}")
+    if text_len > MAX_JSON_BYTES:  # refused before a byte of it is read
+        raise WireError(f"a frame whose JSON part has {text_len} bytes, more than the limit of {MAX_JSON_BYTES}")
     text = read_exact(fd, text_len, deadline, pidfd) if text_len else bytearray()
     blob = bytes(read_exact(fd, blob_len, deadline, pidfd)) if blob_len else b""
+    refusal = json_refusal(bytes(text))
+    if refusal:
+        raise WireError(f"a frame with {refusal}")
     try:
         message = json.loads(text.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed JSON in a frame: {str(exc)[:200]}") from None
+    if deadline is not None and time.monotonic() > deadline:
+        raise FrameTimeout("timed out")
     if not isinstance(message, dict):
         raise WireError("a frame whose JSON is not an object")
     return message, blob
