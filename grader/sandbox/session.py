@@ -311,6 +311,10 @@ class SandboxSession:
         source = self.submission
         count = 0
         size = 0
+        # As inside a folder: a class folder unpacked from students' archives may hold eve.py -> /root/...
+        if source.is_symlink():
+            raise _Rejected("rejected", f"{source.name} is a link: the grader follows no link in a submission; "
+                                        "hand in the file or folder itself")
         if source.is_file():
             if source.suffix not in (".py", ".ipynb"):
                 raise _Rejected("missing", f"{source.name} is not a .py or .ipynb file (an exam may also be answered on a sheet: .toml, .yaml or .yml)")

@@ -854,3 +854,24 @@ def test_without_landlock_a_root_graders_child_still_owns_nothing(tmp_path, monk
     assert reply.value == {"uid": s.uid, "gradebook": "PermissionError", "pth": "PermissionError",
                            "root's home": "PermissionError"}
     assert gradebook.read_bytes() == b"grades" and not leaked
+
+
+# --- what the grader stages --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", ["file", "folder"])
+def test_a_submission_that_is_a_link_is_refused_not_followed(tmp_path, mode, shape):
+    """A class folder unpacked from students' archives may hold ``eve.py -> /root/secret``: the grader, as
+    root, must not copy what the link points at into the child (whose error messages reach the student)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "submission.py"
+    secret.write_text("token_9f2c = 'the grader read this for the student'\n")
+    secret.chmod(0o600)
+    link = tmp_path / ("eve.py" if shape == "file" else "eve")
+    link.symlink_to(secret if shape == "file" else outside)
+    with SandboxSession(link, limits=FAST, mode=mode) as s:
+        report = s.load_report
+        assert not report.ok and report.kind == "rejected", report
+        assert "is a link" in report.error
+        assert s.call([Call("token_9f2c")])[0].kind == "not_loaded"
+        assert "the grader read this" not in s.stdout + s.stderr + report.error
