@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import keyword
 import re
+import stat
 import tokenize
 from pathlib import Path
 from typing import NamedTuple
@@ -42,8 +43,10 @@ def submission_code(path: str | Path, module: str | None = None) -> str:
     Raises ValueError naming the file when it is neither (or a notebook is not valid JSON).
     """
     path = Path(path)
+    _refuse_links(path)
     if path.is_dir():
         path = _main_file(path, module)
+        _refuse_links(path)
     if path.suffix == ".ipynb":
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
@@ -54,6 +57,16 @@ def submission_code(path: str | Path, module: str | None = None) -> str:
     if path.suffix == ".py":
         return path.read_bytes()[:MAX_CODE_CHARS * 4].decode("utf-8", errors="replace")[:MAX_CODE_CHARS]
     raise ValueError(f"{path}: expected a .py or .ipynb file (or a folder holding one)")
+
+
+def _refuse_links(path: Path) -> None:
+    """Read no link and nothing but a regular file or folder, as grading copies none (run as root, it
+    would show a root-only file, or another student's, in the instructor's pages)."""
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        raise ValueError(f"{path.name} is a link (not followed, as grading follows none)")
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(f"{path.name} is not a regular file (a pipe or a device is never read)")
 
 
 def _main_file(folder: Path, module: str | None) -> Path:

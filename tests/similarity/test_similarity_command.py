@@ -83,3 +83,28 @@ def test_pairs_that_come_back_are_listed_with_their_submission_times():
     found = recurring_pairs(rankings, times=times)
     assert [(p.a, p.b, p.assignments) for p in found] == [("p", "q", ["a1", "a2", "a3"]), ("x", "y", ["a1", "a2"])]
     assert found[0].appearances[0].minutes_apart == 3.0
+
+
+def test_a_link_in_the_class_folder_is_left_out_not_read(tmp_path, capsys):
+    """The grader refuses a submission that is a link; similarity, run as root like it, must not read the
+    target into the instructor's pages either (a root-only file, a classmate's work)."""
+    secret = tmp_path / "outside" / "backprop.py"
+    secret.parent.mkdir()
+    secret.write_text("def sigmoid(z):\n    return 'token_5ee1 of a root-only file'\n")
+    secret.chmod(0o600)
+    codes = honest_class("01_backprop")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student, code in list(codes.items())[:4]:
+        (folder / f"{student}.py").write_text(code)
+    (folder / "eve.py").symlink_to(secret)
+    (folder / "mallory").mkdir()
+    (folder / "mallory" / "backprop.py").symlink_to(secret)
+    (folder / "trudy").symlink_to(secret.parent)
+    assert main(["similarity", "01_backprop", str(folder), "--out", str(tmp_path / "pages"), "--top", "50"]) == 0
+    captured = capsys.readouterr()
+    for student in ("eve", "mallory", "trudy"):
+        assert f"note: {student}: left out of the code comparison" in captured.err
+        assert "is a link" in captured.err
+    pages = "".join(p.read_text() for p in (tmp_path / "pages").iterdir())
+    assert "token_5ee1" not in pages + captured.out
