@@ -8,6 +8,7 @@ escaped before it reaches a page (submissions are hostile text).
 
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
 
@@ -27,8 +28,10 @@ mark { background: #ffe08a; }
 
 
 def pair_page_name(pair: CodePair) -> str:
-    """The file name of a pair's side-by-side page (student ids are safe file names, see exam.variants)."""
-    return f"pair-{_safe(pair.a)}--{_safe(pair.b)}.html"
+    """The file name of a pair's side-by-side page: the ids made safe, then a digest of the ids themselves,
+    since "x y" and "x_y" (or two long ids alike in their first 100 characters) are made safe alike."""
+    digest = hashlib.sha256(f"{pair.a}\0{pair.b}".encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"pair-{_safe(pair.a)}--{_safe(pair.b)}-{digest}.html"
 
 
 def _safe(name: str) -> str:

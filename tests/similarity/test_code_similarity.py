@@ -9,7 +9,7 @@ import pytest
 
 from grader.similarity.index import compare_class, holder_cap, make_document, template_kgrams
 from grader.similarity.normalise import normalised_tokens, submission_code
-from grader.similarity.report import pair_page, write_code_pages
+from grader.similarity.report import pair_page, pair_page_name, write_code_pages
 
 from .classes import ASSIGNMENTS, ROOT, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, with_copy
 from .disguise import as_notebook, disguise
@@ -132,3 +132,22 @@ def test_the_side_by_side_page_marks_the_shared_passage_and_escapes_everything(t
     assert "<mark>" in page and "hw&lt;1&gt;" in page
     index = write_code_pages(tmp_path / "sim", "hw<1>", evidence)
     assert "<script>" not in index.read_text() and any((tmp_path / "sim").glob("pair-*.html"))
+
+
+def test_students_whose_ids_differ_only_in_odd_characters_get_pages_of_their_own(tmp_path):
+    """Ids are made safe for file names; "x y" and "x_y" (or two long ids alike in their first 100
+    characters) must still get a page each, or one pair's page would show another pair's code."""
+    codes = honest_class("01_backprop")
+    first, second = distinctive_sources(codes)[:2]
+    long_id = "s" * 120
+    codes = {**codes, "x y": codes[first], "x_y": codes[first], long_id + "1": codes[second],
+             long_id + "2": codes[second]}
+    evidence = compare_class(documents("01_backprop", codes))
+    top = len(evidence.pairs)
+    index = write_code_pages(tmp_path / "sim", "hw", evidence, top=top)
+    assert len(list((tmp_path / "sim").glob("pair-*.html"))) == top
+    index_text = index.read_text()
+    for pair in evidence.pairs:
+        page = (tmp_path / "sim" / pair_page_name(pair)).read_text()
+        assert f"<h2>{pair.a}</h2>" in page and f"<h2>{pair.b}</h2>" in page
+        assert f'href="{pair_page_name(pair)}"' in index_text
