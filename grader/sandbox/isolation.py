@@ -152,7 +152,11 @@ SIGNAL_SYSCALLS_DENIED = ("tkill", "pidfd_open", "pidfd_send_signal", "pidfd_get
 # And no setsid()/setpgid(): outside a cpu cgroup of its own, each new session is a scheduler group of
 # its own (autogroup), so 48 busy processes in 48 sessions would take 48 shares of the CPU from classmates.
 SESSION_SYSCALLS_DENIED = ("setsid", "setpgid")
-FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no sockets, no new sessions)"
+# Nor an IPC namespace: System V shared memory, message queues and semaphores, and POSIX message queues,
+# outlive the process that made them and count against none of its rlimits. The child could leave
+# gigabytes of filled segments behind, one after the other, or a 0666 one for the next student to read.
+IPC_SYSCALLS_DENIED = ("shmget", "msgget", "semget", "mq_open")
+FALLBACK_SECCOMP_WORDS = "seccomp (signals only to itself, no sockets, no new sessions, no System V IPC)"
 ENV_ALLOW_WEAK = "DLGRADE_ALLOW_WEAK_SANDBOX"
 
 @functools.lru_cache(maxsize=None)
@@ -168,7 +172,9 @@ def seccomp_program_confined_to(pid: int) -> tuple[bytes | None, str]:
     other pid, process group or to -1 answer EPERM, so the child can neither
     kill the grader nor another student's child. The comparison covers all
     64 bits of the argument, so a pid with junk in its upper half is refused
-    too. And no sockets: socket() answers EPERM whatever the family.
+    too. And no sockets: socket() answers EPERM whatever the family; nor
+    new sessions, nor System V IPC objects or POSIX message queues, which
+    would outlive the child.
     """
     return _seccomp_program(pid)
 
@@ -201,7 +207,7 @@ def _seccomp_program(signal_only_to: int | None) -> tuple[bytes | None, str]:
             for name in SIGNAL_SYSCALLS_DENIED:
                 add(name)
             add("socket")
-            for name in SESSION_SYSCALLS_DENIED:
+            for name in SESSION_SYSCALLS_DENIED + IPC_SYSCALLS_DENIED:
                 add(name)
         with tempfile.TemporaryFile() as handle:
             flt.export_bpf(handle)

@@ -875,3 +875,46 @@ def test_a_submission_that_is_a_link_is_refused_not_followed(tmp_path, mode, sha
         assert "is a link" in report.error
         assert s.call([Call("token_9f2c")])[0].kind == "not_loaded"
         assert "the grader read this" not in s.stdout + s.stderr + report.error
+
+
+def _sysv_objects_with_key(key: int) -> list[str]:
+    """The System V shared memory segments, message queues and semaphore sets of this IPC namespace
+    that have ``key`` (from /proc/sysvipc: each line's first field is the key)."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            found += [f"{kind}: {line.split()[:6]}" for line in list(handle)[1:] if int(line.split()[0]) == key]
+    return found
+
+
+def test_system_v_ipc_objects_do_not_outlive_the_child(tmp_path, mode):
+    """Shared memory, message queues and semaphores outlive their process and count against no rlimit:
+    the fallback's child (no IPC namespace) could leave gigabytes of filled segments behind, or a 0666
+    segment for the next student graded, to read. Under bubblewrap they die with the child's namespace;
+    the fallback's child cannot make them."""
+    key = 0x5D000000 + (os.getpid() & 0xFFFFFF)
+    path = write_py(tmp_path, f"""
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+        made = {{}}
+        shm = libc.shmget({key}, 1 << 20, 0o1000 | 0o666)
+        if shm >= 0:
+            address = libc.shmat(shm, None, 0)
+            ctypes.memset(address, 0x41, 1 << 20)
+            libc.shmdt(ctypes.c_void_p(address))
+        made["shm"] = shm >= 0
+        made["msg"] = libc.msgget({key}, 0o1000 | 0o666) >= 0
+        made["sem"] = libc.semget({key}, 1, 0o1000 | 0o666) >= 0
+    """)
+    try:
+        with SandboxSession(path, limits=FAST, mode=mode) as s:
+            assert s.load_report.ok, s.load_report
+            made = s.get("made").value
+            if s.mode == "none":
+                assert made == {"shm": False, "msg": False, "sem": False}
+        assert _sysv_objects_with_key(key) == []
+    finally:
+        for flag in ("-M", "-Q", "-S"):
+            subprocess.run(["ipcrm", flag, str(key)], capture_output=True)
