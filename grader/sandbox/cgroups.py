@@ -11,7 +11,10 @@ grader (a CI job's, a test's) still holds its children:
   bind uid 0, and counts per uid, not per child);
 - ``cpu``: one group per child with the same weight, so a submission that
   starts 48 busy processes, each in a session of its own, gets one child's
-  share of the CPU, not 48.
+  share of the CPU, not 48;
+- ``memory``: one cap on the memory of all the child's processes together
+  (RLIMIT_AS binds each process alone, so 64 processes could hold 64 times
+  it); past the cap the kernel's OOM killer ends a process of the group.
 
 Both cgroup v1 (one hierarchy per controller) and v2 (one unified hierarchy,
 where the controller must be enabled in the parent's ``cgroup.subtree_control``)
@@ -74,6 +77,7 @@ class ChildCgroup:
     cpu: str | None
     max_pids: int
     words: str = ""
+    memory: str | None = None
     _folders: list[str] = field(default_factory=list)
 
     def add(self, pid: int) -> None:
@@ -161,9 +165,9 @@ def _make(parent: str, name: str) -> str:
     return folder
 
 
-def create(name: str, max_pids: int) -> tuple[ChildCgroup | None, str]:
+def create(name: str, max_pids: int, max_memory: int | None = None) -> tuple[ChildCgroup | None, str]:
     """Groups named ``dlgrade-NAME`` for one child: (the groups, words for the isolation line),
-    or (None, why there are none)."""
+    or (None, why there are none). ``max_memory``: bytes all its processes may hold together."""
     if not os.path.isdir(CGROUP_ROOT):
         return None, "no cgroups (none mounted)"
     pids_parent, cpu_parent = _controller_dir("pids"), _controller_dir("cpu")
@@ -186,5 +190,35 @@ def create(name: str, max_pids: int) -> tuple[ChildCgroup | None, str]:
                 folders.append(cpu)
         except OSError:
             cpu = None
-    words = f"pids cgroup (at most {max_pids} processes)" + (", a cpu cgroup of its own" if cpu else "")
-    return ChildCgroup(pids, cpu, max_pids, words, folders), words
+    memory = _memory_group(name, max_memory, pids, folders) if max_memory else None
+    words = (f"pids cgroup (at most {max_pids} processes)" + (", a cpu cgroup of its own" if cpu else "")
+             + (f", a memory cgroup (at most {max_memory >> 20} MiB of memory in all)" if memory else ""))
+    return ChildCgroup(pids, cpu, max_pids, words, memory=memory, _folders=folders), words
+
+
+def _memory_group(name: str, max_memory: int, pids: str, folders: list[str]) -> str | None:
+    """A memory group capped at ``max_memory`` bytes (added to ``folders``), or None where none can be made."""
+    parent = _controller_dir("memory")
+    if parent is None:
+        return None
+    made = None
+    try:
+        folder = _make(parent, PREFIX + name) if parent != os.path.dirname(pids) else pids
+        if folder != pids:
+            made = folder
+            folders.append(folder)
+        v2 = os.path.isfile(os.path.join(folder, "memory.max"))
+        with open(os.path.join(folder, "memory.max" if v2 else "memory.limit_in_bytes"), "w") as handle:
+            handle.write(str(max_memory))
+        if v2:  # no swap beyond the cap either (where the kernel accounts swap)
+            try:
+                with open(os.path.join(folder, "memory.swap.max"), "w") as handle:
+                    handle.write("0")
+            except OSError:
+                pass
+    except OSError:
+        if made is not None:
+            folders.remove(made)
+            ChildCgroup(None, None, 0, _folders=[made]).remove()
+        return None
+    return folder

@@ -259,11 +259,17 @@ class SandboxSession:
             self.uid = state.slot.uid
             self._seccomp, seccomp_words = isolation.seccomp_program()
             # bubblewrap's own processes (its monitor, unshare, the shell) count too: a few more
-            state.cgroup, cgroup_words = cgroups.create(f"uid-{self.uid}", self.limits.processes + 4)
+            state.cgroup, cgroup_words = cgroups.create(f"uid-{self.uid}", self.limits.processes + 4,
+                                                        self._memory_cap())
             self.isolation = (f"bubblewrap (pid/net/ipc/uts/mount namespaces), uid {self.uid}, "
                               f"{seccomp_words}, rlimits" + (f", {cgroup_words}" if state.cgroup else ""))
         else:
             self._setup_fallback(why)
+
+    def _memory_cap(self) -> int:
+        """What all the child's processes may hold together: one process's address space, plus its
+        /tmp (a tmpfs under bubblewrap, whose pages count against the group of the writer)."""
+        return self.limits.memory_bytes + self.limits.tmp_bytes
 
     def _setup_fallback(self, why: str) -> None:
         """No bubblewrap: the child confines itself. A root grader's child becomes the uid of a slot."""
@@ -283,7 +289,7 @@ class SandboxSession:
             name = f"uid-{self.uid}"
         else:
             name = f"pid-{os.getpid()}-{id(self):x}"
-        state.cgroup, cgroup_words = cgroups.create(name, self.limits.processes)
+        state.cgroup, cgroup_words = cgroups.create(name, self.limits.processes, self._memory_cap())
         self.isolation = isolation.fallback_description(why, self.uid, cgroup_words)
         if self._seccomp is not None:
             isolation.make_undumpable()

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from conftest import FAST, leftover_processes, write_py
-from grader.sandbox import Call, SandboxSession
+from grader.sandbox import Call, SandboxSession, cgroups
 
 # Forks until refused, then keeps trying; every copy does the same.
 FORK_BOMB = """
@@ -136,3 +136,51 @@ def test_busy_processes_share_one_childs_cpu(tmp_path, mode):
         pytest.skip("no cpu cgroup can be made here: the fallback's refusal of new sessions is all there is")
     assert group is not None and group.cpu is not None
     assert all(groups.get("cpu", "").endswith(os.path.basename(group.cpu)) for groups in where.values()), where
+
+
+HOARDERS = """
+import os, select, time
+
+def hoard(children, mib):
+    '''Start ``children`` processes that each fill ``mib`` MiB and then wait; how many got there at once.'''
+    read_end, write_end = os.pipe()
+    pids = []
+    for _ in range(children):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                block = bytearray(mib << 20)
+                for i in range(0, len(block), 4096):
+                    block[i] = 1
+                os.write(write_end, b"1")
+            except MemoryError:
+                os.write(write_end, b"0")
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    os.close(write_end)
+    got = b""
+    while len(got) < children and select.select([read_end], [], [], 1.0)[0]:
+        chunk = os.read(read_end, children)
+        if not chunk:
+            break
+        got += chunk
+    return got.count(b"1")
+"""
+
+
+def test_the_processes_of_one_submission_share_one_memory_cap(tmp_path, mode):
+    """RLIMIT_AS binds each process alone: 64 processes of one submission could hold 64 times
+    ``memory_bytes``. A memory cgroup caps them together (the OOM killer ends one inside the group)."""
+    path = write_py(tmp_path, HOARDERS)
+    limits = FAST.replace(memory_bytes=400 << 20, request_seconds=20.0)
+    if cgroups._controller_dir("memory") is None:
+        pytest.skip("no memory controller the grader may use here")
+    with SandboxSession(path, limits=limits, mode=mode) as s:
+        if "pids cgroup" not in s.isolation:
+            pytest.skip(f"no cgroup can be made here: {s.isolation}")
+        assert f"at most {(limits.memory_bytes + limits.tmp_bytes) >> 20} MiB of memory in all" in s.isolation
+        held = s.call([Call("hoard", (4, 150))])[0]
+    cap = limits.memory_bytes + limits.tmp_bytes
+    assert held.kind == "ok", held
+    assert held.value * (150 << 20) <= cap, f"{held.value} children held 150 MiB each under a cap of {cap >> 20} MiB"
