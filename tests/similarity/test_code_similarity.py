@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -151,3 +152,25 @@ def test_students_whose_ids_differ_only_in_odd_characters_get_pages_of_their_own
         page = (tmp_path / "sim" / pair_page_name(pair)).read_text()
         assert f"<h2>{pair.a}</h2>" in page and f"<h2>{pair.b}</h2>" in page
         assert f'href="{pair_page_name(pair)}"' in index_text
+
+
+def test_submission_code_reads_no_link_and_no_pipe(tmp_path):
+    """A folder submission (an assignment that takes folders) whose main file is a link, a folder that is
+    a link, a file that is a link, a pipe: each is refused by name, nothing read through it."""
+    secret = tmp_path / "outside" / "backprop.py"
+    secret.parent.mkdir()
+    secret.write_text("x = 'token_77aa'\n")
+    linked_main = tmp_path / "mallory"
+    linked_main.mkdir()
+    (linked_main / "backprop.py").symlink_to(secret)
+    linked_folder = tmp_path / "trudy"
+    linked_folder.symlink_to(secret.parent)
+    linked_file = tmp_path / "eve.py"
+    linked_file.symlink_to(secret)
+    pipe = tmp_path / "pipe.py"
+    os.mkfifo(pipe)
+    for path, words in ((linked_main, "is a link"), (linked_folder, "is a link"), (linked_file, "is a link"),
+                        (pipe, "not a regular file")):
+        with pytest.raises(ValueError, match=words):
+            submission_code(path, "backprop")
+    assert "token_77aa" in submission_code(secret.parent, "backprop")  # the real folder itself is read
