@@ -205,7 +205,7 @@ def test_the_attacker_scores_what_the_template_scores_and_touches_nothing(tmp_pa
         scores = {row["student"]: float(row["score"]) for row in csv.DictReader(handle)}
     assert scores == {"attacker": scores["template"], "template": 0.0, "classmate": 31.0}, scores
 
-    said = (out / "attacker" / "stdout.txt").read_text()
+    said = (out / "instructor" / "attacker" / "stdout.txt").read_text()
     assert "ATTACK" not in said, said
     assert PASSWORD not in said
     assert "grader.cli" not in said  # no other process's command line was readable, the grader's included
