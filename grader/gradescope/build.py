@@ -209,7 +209,7 @@ and read `X/results/results.json`.
 """
 
 
-def manifest(compiled: CompiledAssignment, needs_tf: bool) -> dict:
+def manifest(compiled: CompiledAssignment, needs_tf: bool, allow_weak_sandbox: bool = False) -> dict:
     versions = {"python": platform.python_version(), "dlgrade": _dlgrade_version()}
     for name in CORE_REQUIREMENTS + (TENSORFLOW_REQUIREMENTS if needs_tf else ()):
         versions[name] = _installed_version(name)
@@ -224,11 +224,19 @@ def manifest(compiled: CompiledAssignment, needs_tf: bool) -> dict:
         "needs_tensorflow": needs_tf,
         "python_requires": PYTHON_REQUIRES,
         "built_with": versions,
+        # Gradescope grades each submission in a container of its own: where that container has
+        # neither bubblewrap nor Landlock, the instructor may accept the weaker fallback for it.
+        "allow_weak_sandbox": bool(allow_weak_sandbox),
     }
 
 
-def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bool = True) -> BuildReport:
-    """Compile ``assignment`` and write its Gradescope autograder zip; return what was written."""
+def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bool = True,
+                     allow_weak_sandbox: bool = False) -> BuildReport:
+    """Compile ``assignment`` and write its Gradescope autograder zip; return what was written.
+
+    ``allow_weak_sandbox`` lets the autograder grade in the fallback sandbox where Gradescope's
+    container offers neither bubblewrap nor Landlock (otherwise the image build fails, saying so).
+    """
     loaded = load_assignment(assignment)
     refuse_exam(loaded, "a Gradescope autograder")
     compiled = loaded.compile()
@@ -242,7 +250,7 @@ def build_autograder(assignment: str | Path, out: Path | None = None, *, pin: bo
             ("setup.sh", setup_sh(compiled).encode(), 0o755),
             ("run_autograder", run_autograder_sh(compiled).encode(), 0o755),
             ("README.md", readme_text(compiled, needs_tf).encode(), 0o644),
-            ("autograder.json", (json.dumps(manifest(compiled, needs_tf), indent=2) + "\n").encode(), 0o644),
+            ("autograder.json", (json.dumps(manifest(compiled, needs_tf, allow_weak_sandbox), indent=2) + "\n").encode(), 0o644),
             ("requirements.txt", requirements_text(compiled, pin=pin).encode(), 0o644),
             ("compiled/assignment.json", data.read_bytes(), 0o644),
             ("compiled/assignment.npz", data.with_suffix(".npz").read_bytes(), 0o644),

@@ -20,13 +20,18 @@ def add_parser(subparsers) -> None:
                    help="the zip to write (default: ./ASSIGNMENT-gradescope.zip)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the grader's dependencies to the versions installed here")
+    p.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="grade even where Gradescope's container has neither bubblewrap nor Landlock "
+                        "(each submission has a container of its own; without this the image build "
+                        "fails there, saying why)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from grader.gradescope.build import build_autograder
 
-    report = build_autograder(args.assignment, args.out, pin=not args.no_pin)
+    report = build_autograder(args.assignment, args.out, pin=not args.no_pin,
+                              allow_weak_sandbox=args.allow_weak_sandbox)
     print(f"wrote {report.path} ({report.size / 1024:.0f} KiB, {len(report.files)} files)")
     print(f"  {report.assignment}: {report.max_score:g} points; students submit {report.module}.py or "
           f"{report.module}.ipynb")

@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest: dict = {}
     try:
         manifest = _read_manifest(args.source)
+        _accept_weak_sandbox_if_built_so(manifest)
         results = grade(args, manifest)
     except Exception as exc:  # a fault of the grader: the student still gets a result saying so
         print("dlgrade: the autograder failed:", file=sys.stdout)
@@ -259,9 +260,12 @@ def scrub(source: Path) -> None:
 # --------------------------------------------------------------------------
 
 def self_check(source: Path) -> int:
+    """Load the assignment and say how student code will be isolated; exit 1 where it would be refused."""
     from grader.authoring import CompiledAssignment
     from grader.sandbox import isolation_available
+    from grader.sandbox.isolation import weak_fallback_refusal
 
+    _accept_weak_sandbox_if_built_so(_read_manifest(source))
     compiled = CompiledAssignment.load(source / COMPILED)
     available, why = isolation_available()
     print(f"dlgrade {_version()}: {compiled.name}, {len(compiled.questions)} questions, "
@@ -272,7 +276,20 @@ def self_check(source: Path) -> int:
         from grader.sandbox.isolation import fallback_description
 
         print(f"sandbox: {fallback_description(why)}")
+        refusal = weak_fallback_refusal()
+        if refusal:
+            print(f"dlgrade: every submission would be refused: {refusal}. Rebuild the zip with "
+                  "`dlgrade gradescope --allow-weak-sandbox` to grade in this container anyway.")
+            return 1
     return 0
+
+
+def _accept_weak_sandbox_if_built_so(manifest: dict) -> None:
+    """The instructor built the zip with ``--allow-weak-sandbox``: say so to the sandbox."""
+    from grader.sandbox.isolation import ENV_ALLOW_WEAK
+
+    if manifest.get("allow_weak_sandbox") is True:
+        os.environ[ENV_ALLOW_WEAK] = "1"
 
 
 def _read_manifest(source: Path) -> dict:

@@ -220,7 +220,9 @@ def test_without_bubblewrap_a_submission_cannot_kill_the_grader_and_leave_fake_r
     results, done = run_autograder(root, DLGRADE_SANDBOX="none")
     validator.validate(results)
     assert results["score"] == 31 and "forged" not in results.get("output", ""), results
-    assert "seccomp (signals only to itself, no IP sockets)" in results["extra_data"]["isolation"], results["extra_data"]
+    from grader.sandbox.isolation import FALLBACK_SECCOMP_WORDS
+
+    assert FALLBACK_SECCOMP_WORDS in results["extra_data"]["isolation"], results["extra_data"]
 
 
 def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_path):
@@ -233,6 +235,30 @@ def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_p
                            "--source", str(root / "source")], env=env, capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.splitlines()[-1] == f"sandbox: {fallback_description('disabled by DLGRADE_SANDBOX=none')}"
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["default", "allow-weak-sandbox"])
+def test_self_check_fails_the_build_where_strangers_code_would_be_refused(tmp_path, monkeypatch, capsys, allowed):
+    """In a container with neither bubblewrap nor Landlock the image build fails, naming the remedy,
+    unless the zip was built with --allow-weak-sandbox (then grading there is accepted and said so)."""
+    from grader.gradescope import runner
+    from grader.gradescope.build import build_autograder
+    from grader.sandbox import landlock
+    from grader.sandbox.isolation import ENV_ALLOW_WEAK
+
+    built = build_autograder(ASSIGNMENT, tmp_path / "ag.zip", pin=False, allow_weak_sandbox=allowed)
+    unpack(built.path, tmp_path / "source")
+    monkeypatch.setenv("DLGRADE_SANDBOX", "none")
+    monkeypatch.delenv(ENV_ALLOW_WEAK, raising=False)
+    monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (as in a container that refuses it)"))
+    status = runner.main(["--self-check", "--source", str(tmp_path / "source")])
+    out = capsys.readouterr().out
+    if allowed:
+        assert status == 0 and "a weak sandbox" in out, out
+        assert os.environ[ENV_ALLOW_WEAK] == "1"
+    else:
+        assert status == 1, out
+        assert "every submission would be refused" in out and "--allow-weak-sandbox" in out, out
 
 
 def test_notebook_in_an_uploaded_folder(autograder_zip, tmp_path, validator):
