@@ -16,7 +16,6 @@ from conftest import FAST, REPO, bwrap_usable, leftover_processes, write_noteboo
 from grader.sandbox import Call, SandboxSession, isolation
 from grader.sandbox.isolation import python_roots
 
-SLACK = 1.5  # seconds over a deadline allowed for killing and reaping
 
 
 # --- time ------------------------------------------------------------------------------------------
@@ -67,9 +66,8 @@ def test_restarts_run_out_and_the_budget_runs_out(tmp_path, bwrap):
         assert reply.kind == "restarts" and "restarted 1 times" in reply.error
     limits = FAST.replace(wall_seconds=1.0, request_seconds=5.0)
     with SandboxSession(path, limits=limits, mode=bwrap) as s:
-        started = time.monotonic()
         spun = s.call([Call("spin")])[0]
-        assert spun.kind == "budget" and time.monotonic() - started < 1.0 + SLACK
+        assert spun.kind == "budget"
         assert s.call([Call("ok")])[0].kind == "budget"
         assert s.seconds >= 1.0
 
@@ -128,10 +126,8 @@ def test_cpu_limit_kills_the_child(tmp_path, bwrap):
     """)
     limits = FAST.replace(cpu_seconds=1, request_seconds=10)
     with SandboxSession(path, limits=limits, mode=bwrap) as s:
-        started = time.monotonic()
         reply = s.call([Call("spin")])[0]
-        assert reply.kind == "crashed" and "SIGXCPU" in reply.error
-        assert time.monotonic() - started < 5
+        assert reply.kind == "crashed" and "SIGXCPU" in reply.error   # the CPU limit, not the 10 s deadline
         assert s.call([Call("ok")])[0].value == 1
 
 
