@@ -55,6 +55,7 @@ class Case:
         {"kind": "call", "calls": [{"fn", "args", "kwargs", "keep", "pick"}, ...]}
         {"kind": "get", "name": NAME}
         {"kind": "task", "task": TASK, "params": {...}}
+        {"kind": "trainer", "export": {...}, "task": TASK, "params": {...}}
     where a call argument ``{"__slot__": NAME, "index": I}`` refers to a value
     kept in the child by an earlier call of the same request.
     ``assemble`` says how replies become the value handed to the check:
@@ -337,6 +338,22 @@ class QuestionBuilder:
              weight: float = 1.0) -> None:
         """Run a harness routine in the child (e.g. train the student's Keras model)."""
         request = {"kind": "task", "task": task, "params": params, "target": target}
+        assemble = f"field:{extract}" if extract else "value"
+        self._add(Case(label or task, request, expected, check, assemble=assemble, share=share,
+                       weight=weight))
+
+    def trainer_task(self, task: str, *, export: dict, params: dict, expected: Any, check: Check, target: str,
+                     extract: str | None = None, share: str | None = None, label: str | None = None,
+                     weight: float = 1.0) -> None:
+        """Run ``task`` in the grader's trainer process, on the model the submission builds.
+
+        The submission's process only runs ``keras_export_model`` with
+        ``export`` (the builder's name and seed) and sends back the model's
+        architecture; a second sandboxed process that runs no student code
+        rebuilds it with fresh weights and runs ``task`` (``keras_train_saved``,
+        ``keras_describe_saved``) with ``params``. See ``grader.grade.trainer``.
+        """
+        request = {"kind": "trainer", "export": dict(export), "task": task, "params": params, "target": target}
         assemble = f"field:{extract}" if extract else "value"
         self._add(Case(label or task, request, expected, check, assemble=assemble, share=share,
                        weight=weight))

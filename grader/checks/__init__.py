@@ -7,6 +7,7 @@ CheckResult``, ``describe()``, ``to_spec()`` and ``from_spec()``;
 docs in each module for the exact rules.
 """
 
+from .architecture import LayerStack
 from .arrays import ArrayClose
 from .base import Check, CheckResult, ExpectedValueError, check_from_spec, registered_kinds
 from .exact import Exact, OneOf
@@ -27,6 +28,7 @@ __all__ = [
     "Expression",
     "ExpressionForm",
     "Accuracy",
+    "LayerStack",
     "Exact",
     "OneOf",
     "Form",

@@ -22,6 +22,7 @@ from grader.grade.cells import cell_lines, explain_cell_error
 from grader.grade.task_report import task_report
 from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, TIMEOUT, CaseResult,
                             LoadInfo, QuestionResult, SubmissionResult, reply_digest)
+from grader.grade.trainer import ModelTrainer
 from grader.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
 from grader.textsafe import safe_result
 from grader.sheets import AnswerSheetSession, answer_sheet_of
@@ -61,7 +62,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
     notify = progress or (lambda step: None)
     try:
         notify(f"loading {submission.name} (its cells run, up to {limits.load_seconds:g} s)")
-        with open_session(compiled, submission, limits, slot, own_code) as session:
+        with open_session(compiled, submission, limits, slot, own_code) as session, ModelTrainer(session) as trainer:
             load = session.load_report
             result.isolation = session.isolation
             lines = cell_lines(submission, getattr(load, "main", None)) if load.cells else {}
@@ -73,7 +74,7 @@ def grade_submission(compiled: CompiledAssignment, submission: Path, *, submissi
             shared: dict[str, list[Reply]] = {}
             for number, question in enumerate(compiled.questions, 1):
                 notify(f"question {number} of {len(compiled.questions)}: {question.name}")
-                result.questions.append(grade_question(session, question, shared))
+                result.questions.append(grade_question(session, question, shared, trainer))
             point_to_failed_cells(result)
             result.stdout, result.stderr = session.stdout, session.stderr
             result.isolation = session.isolation  # as it ended: a restarted child may say more
@@ -135,8 +136,8 @@ def parse_limit_options(options: list[str] | None) -> dict:
 
 
 def grade_question(session: SandboxSession, question: CompiledQuestion,
-                   shared: dict[str, list[Reply]]) -> QuestionResult:
-    cases = [run_case(session, case, shared) for case in question.cases]
+                   shared: dict[str, list[Reply]], trainer: ModelTrainer | None = None) -> QuestionResult:
+    cases = [run_case(session, case, shared, trainer) for case in question.cases]
     total_weight = sum(c.weight for c in cases) or 1.0
     if question.scoring == "all":
         fraction = 1.0 if all(c.fraction == 1.0 for c in cases) else 0.0
@@ -171,12 +172,13 @@ def _not_graded(question: CompiledQuestion, message: str) -> QuestionResult:
 # --------------------------------------------------------------------------
 
 
-def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]) -> CaseResult:
+def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]],
+             trainer: ModelTrainer | None = None) -> CaseResult:
     started = time.perf_counter()
     if case.share and case.share in shared:
         replies = shared[case.share]
     else:
-        replies = send(session, case.request)
+        replies = send(session, case.request, trainer)
         if case.share:
             shared[case.share] = replies
     got, failure = assemble(case, replies)
@@ -193,14 +195,15 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
     status = PASSED if checked.fraction >= 1.0 else PARTIAL if checked.fraction > 0 else FAILED
     data = dict(checked.data)
     data["reply_digest"] = reply_digest(got)  # instructors' view only: the same rare wrong reply in two submissions
-    if case.request["kind"] == "task" and replies[0].ok and isinstance(replies[0].value, dict):
+    if case.request["kind"] in ("task", "trainer") and replies[0].ok and isinstance(replies[0].value, dict):
         # What a harness reports besides the graded value (a training history, its time) feeds the reports.
         data["task"] = task_report(replies[0].value, case.request.get("params"))
     return CaseResult(case.label, float(checked.fraction), status, checked.message, checked.detail,
                       case.weight, time.perf_counter() - started, data)
 
 
-def send(session: SandboxSession, request: dict) -> list[Reply]:
+def send(session: SandboxSession, request: dict, trainer: ModelTrainer | None = None) -> list[Reply]:
+    """The replies to ``request``; a ``trainer`` request runs in the grader's trainer process."""
     kind = request["kind"]
     if kind == "call":
         return session.call([_to_call(c) for c in request["calls"]])
@@ -208,6 +211,10 @@ def send(session: SandboxSession, request: dict) -> list[Reply]:
         return [session.get(request["name"])]
     if kind == "task":
         return [session.task(request["task"], params=request["params"])]
+    if kind == "trainer":
+        if trainer is None:
+            raise ValueError("a trainer request needs a ModelTrainer (see grader.grade.trainer)")
+        return [trainer.run(request)]
     raise ValueError(f"unknown request kind {kind!r}")
 
 

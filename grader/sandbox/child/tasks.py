@@ -151,6 +151,12 @@ def keras_fit_predict(ctx, builder, x_train, y_train, x_test, epochs, batch_size
             tf.config.experimental.enable_op_determinism()
         except Exception:  # noqa: BLE001 - another backend, or TF already configured
             pass
+    return _fit_predict(ctx, np, model, x_train, y_train, x_test, epochs, batch_size, validation_split, one_hot)
+
+
+def _fit_predict(ctx, np, model, x_train, y_train, x_test, epochs, batch_size, validation_split=0.0,
+                 one_hot="auto"):
+    """Fit ``model`` (compiled as the course does if it is not) and predict ``x_test``; see keras_fit_predict."""
     compiled_by_grader = not _compiled(model)
     if compiled_by_grader:
         # Not compiling costs the question that asks for it, not the training: train it as the course does.
@@ -288,6 +294,91 @@ def keras_load_predict(ctx, path, x_test, batch_size=256):
     predictions, probabilities, logits = _outputs(np, raw)
     return {"predictions": predictions, "probabilities": probabilities, "outputs_were_logits": bool(logits),
             "model": describe_model(model)}
+
+
+# -- a model handed from the student's process to the grader's trainer process ------------------------
+
+def _saved_model():
+    """The sibling ``saved_model.py``, loaded by path as the child runtime loads its siblings."""
+    import importlib.util  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    name = "_dlgrade_child_saved_model"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(os.path.dirname(os.path.abspath(__file__)), "saved_model.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@task
+def keras_export_model(ctx, builder, seed=0, builder_args=None, builder_kwargs=None):
+    """Build the student's model and return its architecture as the bytes of a ``.keras`` file.
+
+    Runs in the student's process. The file holds ``config.json`` (layers
+    and compile settings) and ``metadata.json``, never the weights: the
+    grader's trainer builds the model again from the configuration alone,
+    with fresh weights. Returns ``{"keras": uint8 array}``.
+    """
+    import tempfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+    keras, model = _build(ctx, builder, builder_args, builder_kwargs, seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        full = os.path.join(scratch, "model.keras")
+        ctx.run_student(model.save, full)
+        stripped = os.path.join(scratch, "architecture.keras")
+        with zipfile.ZipFile(full) as source, zipfile.ZipFile(stripped, "w", zipfile.ZIP_DEFLATED) as target:
+            for member in ("config.json", "metadata.json"):
+                if member in source.namelist():
+                    target.writestr(member, source.read(member))
+        with open(stripped, "rb") as handle:
+            data = handle.read()
+    return {"keras": np.frombuffer(data, dtype=np.uint8).copy()}
+
+
+def _fresh_model(ctx, path, seed):
+    """The model of the ``.keras`` file ``path`` in the working directory, rebuilt with fresh weights."""
+    saved_model = _saved_model()
+    keras = _keras()
+    _threading(ctx.threads)
+    full = os.path.join(ctx.workdir, str(path))
+    try:
+        config = saved_model.read_config(full)
+        keras.utils.set_random_seed(int(seed))
+        model = saved_model.build_fresh(keras, config)
+    except saved_model.ArchitectureRefused as exc:
+        raise TaskFailure("unsupported", f"the grader cannot rebuild your model: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - Keras refusing the configuration (safe mode, an unknown layer)
+        raise TaskFailure("unsupported", f"the grader cannot rebuild your model from its saved architecture "
+                                         f"({type(exc).__name__}: {str(exc)[:300]})") from None
+    return keras, model
+
+
+@task
+def keras_describe_saved(ctx, path, seed=0):
+    """Describe the model saved at ``path`` (see ``describe_model``), rebuilt with fresh weights."""
+    keras, model = _fresh_model(ctx, path, seed)
+    return describe_model(model)
+
+
+@task
+def keras_train_saved(ctx, path, x_train, y_train, x_test, epochs, batch_size, seed, one_hot="auto"):
+    """Rebuild the model saved at ``path`` with fresh weights (seed ``seed``), fit it, predict ``x_test``.
+
+    Runs in the grader's trainer process, where no student code runs. The
+    reply is that of ``keras_fit_predict``.
+    """
+    import numpy as np  # noqa: PLC0415
+    keras, model = _fresh_model(ctx, path, seed)
+    try:
+        import tensorflow as tf  # noqa: PLC0415
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # noqa: BLE001 - another backend
+        pass
+    return _fit_predict(ctx, np, model, x_train, y_train, x_test, epochs, batch_size, one_hot=one_hot)
 
 
 @task
