@@ -127,6 +127,8 @@ def send(env: dict, request: dict) -> list[Reply]:
         return [_reply(env[name])]
     if kind == "task":
         return [_run_task(env, request)]
+    if kind == "trainer":
+        return [_run_trainer(env, request)]
     raise ValueError(f"unknown request kind {kind!r}")
 
 
@@ -242,6 +244,24 @@ def _run_task(env: dict, request: dict) -> Reply:
         return Reply(exc.kind, error=exc.message)
     except Exception as exc:  # noqa: BLE001
         return Reply("exception", error=f"{type(exc).__name__}: {exc}")
+
+
+def _run_trainer(env: dict, request: dict) -> Reply:
+    """Export the notebook's model and run the trainer task on it (in this process: otter has no sandbox)."""
+    import tempfile
+
+    exported = _run_task(env, {"task": "keras_export_model", "params": request["export"]})
+    if not exported.ok:
+        return exported
+    with tempfile.TemporaryDirectory() as folder:
+        with open(os.path.join(folder, "model.keras"), "wb") as handle:
+            handle.write(np.asarray(exported.value["keras"], dtype=np.uint8).tobytes())
+        cwd = os.getcwd()
+        os.chdir(folder)  # the task context's working directory holds model.keras
+        try:
+            return _run_task({}, {"task": request["task"], "params": {"path": "model.keras", **request["params"]}})
+        finally:
+            os.chdir(cwd)
 
 
 # --------------------------------------------------------------------------

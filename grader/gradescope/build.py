@@ -61,7 +61,7 @@ class BuildReport:
 
 def needs_tensorflow(compiled: CompiledAssignment) -> bool:
     """Whether any case runs a harness task (Keras training) in the child."""
-    return any(case.request.get("kind") == "task" for q in compiled.questions for case in q.cases)
+    return any(case.request.get("kind") in ("task", "trainer") for q in compiled.questions for case in q.cases)
 
 
 def requirements_text(compiled: CompiledAssignment, *, pin: bool = True) -> str:

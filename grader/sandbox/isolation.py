@@ -45,7 +45,7 @@ WORKDIR = "/submission"                       # a tmpfs the runtime fills from S
 MASKED_NAMES = ("reference", "grader", "assignments", "tests", "mlxtend")
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
-CHILD_FILES = ("child_main.py", "runtime.py", "wire.py", "loader.py", "tasks.py")
+CHILD_FILES = ("child_main.py", "runtime.py", "wire.py", "loader.py", "tasks.py", "saved_model.py")
 
 # Denied with EPERM: namespaces, mounts, tracing, kernel keyrings and modules, eBPF, io_uring.
 DENIED_SYSCALLS = (

@@ -105,7 +105,7 @@ def check_config(config, where: str = "model") -> None:
         count = _count_values(config)
         if count > MAX_LIST_VALUES:
             raise ArchitectureRefused(
-                f"{where} holds {count} values, more than the {MAX_LIST_VALUES} a layer's settings need: "
+                f"{where} holds more than the {MAX_LIST_VALUES} values a layer's settings need: "
                 "a model's configuration may describe layers, not carry data (constant initializers, "
                 "Normalization statistics, lookup vocabularies)")
         for index, value in enumerate(config):
