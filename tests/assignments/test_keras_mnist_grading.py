@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -83,7 +82,7 @@ def edited(tmp_path: Path, name: str, *edits: tuple[str, str]) -> Path:
     source = solution()
     for find, replace in edits:
         assert source.count(find) == 1, find
-        source = source.replace(find, textwrap.dedent(replace))
+        source = source.replace(find, replace)
     path = tmp_path / f"{name}.py"
     path.write_text(source)
     return path
@@ -159,4 +158,5 @@ def test_tensors_from_preprocess_keep_full_marks(tmp_path):
     return x, y
 '''))
     result = grade_submission(only("preprocess_api", "preprocess_pixels", "preprocess_one_hot"), tensors)
+    assert result.load.ok, result.load.error
     assert scores(result) == {"preprocess_api": 1, "preprocess_pixels": 2, "preprocess_one_hot": 2}, result.questions

@@ -321,21 +321,23 @@ def keras_export_model(ctx, builder, seed=0, builder_args=None, builder_kwargs=N
     grader's trainer builds the model again from the configuration alone,
     with fresh weights. Returns ``{"keras": uint8 array}``.
     """
-    import tempfile  # noqa: PLC0415
+    import io  # noqa: PLC0415
+    import json  # noqa: PLC0415
     import zipfile  # noqa: PLC0415
 
     import numpy as np  # noqa: PLC0415
     keras, model = _build(ctx, builder, builder_args, builder_kwargs, seed)
-    with tempfile.TemporaryDirectory() as scratch:
-        full = os.path.join(scratch, "model.keras")
-        ctx.run_student(model.save, full)
-        stripped = os.path.join(scratch, "architecture.keras")
-        with zipfile.ZipFile(full) as source, zipfile.ZipFile(stripped, "w", zipfile.ZIP_DEFLATED) as target:
-            for member in ("config.json", "metadata.json"):
-                if member in source.namelist():
-                    target.writestr(member, source.read(member))
-        with open(stripped, "rb") as handle:
-            data = handle.read()
+    # What model.save() writes as config.json, without writing the weights anywhere.
+    config = ctx.run_student(keras.saving.serialize_keras_object, model)
+    try:
+        config_json = json.dumps(config)
+    except (TypeError, ValueError) as exc:
+        raise TaskFailure("unsupported", f"the model's configuration cannot be saved ({exc})") from None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", config_json)
+        archive.writestr("metadata.json", json.dumps({"keras_version": keras.__version__}))
+    data = buffer.getvalue()
     return {"keras": np.frombuffer(data, dtype=np.uint8).copy()}
 
 
