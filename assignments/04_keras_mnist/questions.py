@@ -3,7 +3,7 @@
 Every expected value below is derived, not typed: pixels and one-hot labels
 by ``reference.keras_mnist.preprocess``, shapes and parameter counts by
 describing ``reference.keras_mnist.build_model()`` in this (grading) process
-exactly as the child's ``keras_describe`` task describes the student's model,
+exactly as the trainer's ``keras_describe_saved`` task describes the student's model,
 the held-out labels by ``reference.datasets``.
 
 Who runs what: the student's process runs ``preprocess`` and
@@ -61,7 +61,6 @@ assignment = Assignment(
 
 PIXELS = ArrayClose(rtol=1e-6, atol=1e-7, dtype="float32")   # float32, as Keras computes
 ONE_HOT = ArrayClose(rtol=0, atol=1e-6)
-DESCRIBE = {"builder": "build_model", "seed": 0}
 CATEGORICAL_CROSSENTROPY = ("categorical_crossentropy", "CategoricalCrossentropy")
 ANSWER_FORMS = {"CONV1_PARAMS": (), "CONV2_PARAMS": (), "DENSE1_PARAMS": (),
                 "SHAPE_AFTER_POOL1": (3,), "SHAPE_AFTER_POOL2": (3,), "FLATTEN_UNITS": ()}
@@ -136,10 +135,12 @@ def preprocess_api(q):
 def model_io(q):
     """build_model's input is (None, 28, 28, 1) and its output (None, 10)"""
     described = reference_model()
-    q.task("keras_describe", params=DESCRIBE, expected=described["input_shape"], check=Exact(),
-           target="build_model", extract="input_shape", share="describe", label="the model's input shape")
-    q.task("keras_describe", params=DESCRIBE, expected=described["output_shape"], check=Exact(),
-           target="build_model", extract="output_shape", share="describe", label="the model's output shape")
+    q.trainer_task("keras_describe_saved", export=EXPORT, params={"seed": 0}, expected=described["input_shape"],
+                   check=Exact(), target="build_model", extract="input_shape", share="described",
+                   label="the model's input shape")
+    q.trainer_task("keras_describe_saved", export=EXPORT, params={"seed": 0}, expected=described["output_shape"],
+                   check=Exact(), target="build_model", extract="output_shape", share="described",
+                   label="the model's output shape")
 
 
 @assignment.question(points=1, public=True)
