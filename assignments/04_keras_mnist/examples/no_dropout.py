@@ -1,4 +1,4 @@
-# Example submission: the three Dropout layers left out: loses model_architecture only (the message says where a Dropout is missing); it still learns, full accuracy credit
+# Example submission: the two Dropout(0.25) layers after the poolings left out: loses model_architecture only (the message says where a Dropout is missing); it still learns (97.0% on transformed digits), full accuracy credit
 # %% [markdown]
 # # Assignment 04: a Keras digit recogniser
 #
@@ -79,6 +79,7 @@ def build_model():
         layers.MaxPool2D(pool_size=(2, 2), strides=(2, 2)),
         layers.Flatten(),
         layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
         layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"])
