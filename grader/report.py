@@ -8,6 +8,7 @@ from typing import Sequence
 
 from grader.results import PASSED, SubmissionResult
 from grader.grade.cells import load_problems
+from grader.textsafe import terminal_text
 
 STATUS_MARK = {
     "passed": "PASS",
@@ -25,7 +26,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, align: st
 
     The last column is truncated so that the table fits ``max_width``.
     """
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    cells = [[terminal_text(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     if max_width:
         fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
@@ -47,7 +48,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, align: st
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
-    return " ".join(str(value).split())  # one line per cell
+    return terminal_text(" ".join(str(value).split()))  # one line per cell; a name's escapes made harmless
 
 
 def terminal_width() -> int:

@@ -8,17 +8,29 @@ characters rewrite a terminal or hide text in a report. So every string of a
 :class:`~grader.results.SubmissionResult` passes through :func:`safe_text`
 before the result leaves the engine: control characters other than newline
 and tab, and lone surrogates, become U+FFFD, and lengths are capped.
+
+Names the grader did not choose (a student id is a submission's file name)
+need two more guards where they are written: :func:`spreadsheet_row` for a CSV
+file (a spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return as a formula) and :func:`terminal_text` for a terminal
+(where an escape sequence moves the cursor, rewrites lines or sets the title).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterable
 
-__all__ = ["safe_text", "safe_data", "safe_result", "REPLACEMENT"]
+__all__ = ["safe_text", "safe_data", "safe_result", "spreadsheet_cell", "spreadsheet_row", "terminal_text",
+           "REPLACEMENT"]
 
 REPLACEMENT = "\ufffd"
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# In a terminal every control character is unsafe (a newline breaks a table's row too), and so are
+# the bidirectional overrides, which show text in another order than it is.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 MESSAGE_CHARS = 8_000
 DETAIL_CHARS = 20_000
 OUTPUT_CHARS = 1 << 20
@@ -61,3 +73,25 @@ def safe_result(result: Any) -> Any:
     if result.grader_error is not None:
         result.grader_error = safe_text(result.grader_error, DETAIL_CHARS)
     return result
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a CSV cell that a spreadsheet shows as text, never runs as a formula.
+
+    A text that starts with ``= + - @``, a tab or a carriage return gets a leading ``'``
+    (OWASP's advice for CSV injection); a plain number (``-0.5``) and anything not a text stay as
+    they are, so the file still reads back as numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(row: Iterable[Any]) -> list[Any]:
+    """One CSV row with every cell passed through :func:`spreadsheet_cell`."""
+    return [spreadsheet_cell(value) for value in row]
+
+
+def terminal_text(text: Any) -> str:
+    """``text`` for one line of a terminal: every control character and bidi override becomes U+FFFD."""
+    return _TERMINAL_UNSAFE.sub(REPLACEMENT, str(text))

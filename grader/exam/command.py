@@ -23,6 +23,7 @@ from pathlib import Path
 from grader.authoring import load_assignment
 from grader.policy import load_policy
 from grader.sheets import expected_answers, render_sheet
+from grader.textsafe import spreadsheet_row
 
 from . import is_exam
 from .paper import write_paper
@@ -166,7 +167,7 @@ def run_papers(args: argparse.Namespace) -> int:
         with (folder / "index.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["student", "variant"])
-            writer.writerows(index_rows)
+            writer.writerows(spreadsheet_row(row) for row in index_rows)
     print(f"{len(ids)} papers written under {args.out}/<id>/ (paper.md, paper.html, <id>{ext})"
           + (f"; keys under {args.keys}/<id>/" if args.keys is not None else ""))
     return 0

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from grader.results import LoadInfo, SubmissionResult
+from grader.textsafe import spreadsheet_row
 
 if TYPE_CHECKING:
     from grader.gradebook import Gradebook, StudentScore
@@ -109,8 +110,8 @@ def write_class_folder(gradebook: "Gradebook", assignment: str, out: Path, *,
     headers, rows = summary_rows(finals, names)
     with (out / SUMMARY).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        writer.writerow(spreadsheet_row(headers))
+        writer.writerows(spreadsheet_row(row) for row in rows)
     (out / CLASS_FILE).write_text(json.dumps({"assignment": assignment, "gradebook": gradebook_file}, indent=2),
                                   encoding="utf-8")
     from grader.feedback.instructor import write_instructor_report

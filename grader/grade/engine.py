@@ -8,6 +8,7 @@ one case: an exception, a timeout or a dead child is turned into a failing
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import hashlib
 import stat
@@ -137,7 +138,7 @@ def parse_limit_options(options: list[str] | None) -> dict:
 
 def grade_question(session: SandboxSession, question: CompiledQuestion,
                    shared: dict[str, list[Reply]], trainer: ModelTrainer | None = None) -> QuestionResult:
-    cases = [run_case(session, case, shared, trainer) for case in question.cases]
+    cases = [run_case(session, case, shared, trainer, public=question.public) for case in question.cases]
     total_weight = sum(c.weight for c in cases) or 1.0
     if question.scoring == "all":
         fraction = 1.0 if all(c.fraction == 1.0 for c in cases) else 0.0
@@ -173,7 +174,9 @@ def _not_graded(question: CompiledQuestion, message: str) -> QuestionResult:
 
 
 def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]],
-             trainer: ModelTrainer | None = None) -> CaseResult:
+             trainer: ModelTrainer | None = None, *, public: bool = True) -> CaseResult:
+    """Send ``case``'s request and judge the answer; ``public=False`` (a hidden question) keeps
+    every text the student's code chose out of the student's message (see :func:`failure_from_reply`)."""
     started = time.perf_counter()
     if case.share and case.share in shared:
         replies = shared[case.share]
@@ -181,7 +184,7 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
         replies = send(session, case.request, trainer)
         if case.share:
             shared[case.share] = replies
-    got, failure = assemble(case, replies)
+    got, failure = assemble(case, replies, public=public)
     if failure is not None:
         failure.seconds = time.perf_counter() - started
         return failure
@@ -229,13 +232,13 @@ def _to_call(spec: dict) -> Call:
                 keep=spec.get("keep"), pick=spec.get("pick"))
 
 
-def assemble(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
+def assemble(case: Case, replies: list[Reply], *, public: bool = True) -> tuple[Any, CaseResult | None]:
     """Turn replies into the value the check receives, or a failing result."""
     if case.assemble == "gradient":
-        return _assemble_gradient(case, replies)
+        return _assemble_gradient(case, replies, public)
     reply = replies[0]
     if not reply.ok:
-        return None, failure_from_reply(case, reply, case.target)
+        return None, failure_from_reply(case, reply, case.target, public=public)
     value = reply.value
     if value is None and case.request["kind"] == "get":
         # The template's stubs are `NAME = None  # TODO: your answer`.
@@ -263,11 +266,11 @@ def extract(value: Any, path: str) -> Any:
     return value
 
 
-def _assemble_gradient(case: Case, replies: list[Reply]) -> tuple[Any, CaseResult | None]:
+def _assemble_gradient(case: Case, replies: list[Reply], public: bool) -> tuple[Any, CaseResult | None]:
     fn_forward = case.request["calls"][0]["fn"]
     forward = replies[0]
     if not forward.ok:
-        return None, failure_from_reply(case, forward, fn_forward)
+        return None, failure_from_reply(case, forward, fn_forward, public=public)
     probes_ok = all(r.ok for r in replies[1 if case.meta.get("value_and_grad") else 2:])
     if case.meta.get("value_and_grad"):
         value = forward.value
@@ -281,7 +284,7 @@ def _assemble_gradient(case: Case, replies: list[Reply]) -> tuple[Any, CaseResul
         fn_backward = case.request["calls"][1]["fn"]
         backward = replies[1]
         if not backward.ok:
-            return None, failure_from_reply(case, backward, fn_backward)
+            return None, failure_from_reply(case, backward, fn_backward, public=public)
         out = forward.value
         grads = backward.value
         if case.meta.get("single_gradient") and not isinstance(grads, list):
@@ -304,8 +307,29 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
-    """A student-facing explanation of a request that did not produce a value."""
+def failure_from_reply(case: Case, reply: Reply, name: str, *, public: bool = True) -> CaseResult:
+    """A student-facing explanation of a request that did not produce a value.
+
+    The student's code chose the text of an exception, the name of its class, the type it
+    returned and the code it exited with, and it chose them knowing its inputs. For a hidden
+    question (``public=False``) the message therefore names only what the grader knows without
+    that text (a built-in exception's name, or "an exception"); the full explanation goes into
+    ``detail``, which only instructors see for hidden questions.
+    """
+    status, message, detail = _full_failure(reply, name)
+    if not public and reply.kind in _STUDENT_CHOSEN_TEXT:
+        detail = "\n".join(part for part in (message, detail) if part)
+        message = _hidden_failure(reply, name)
+    return CaseResult(case.label, 0.0, status, message, detail, weight=case.weight, seconds=reply.seconds)
+
+
+# Reply kinds whose text the student's process wrote (an exception, a type name, an exit code,
+# malformed data); the others are the grader's own words.
+_STUDENT_CHOSEN_TEXT = frozenset(("exception", "not_callable", "crashed", "unsupported", "not_loaded", "protocol"))
+
+
+def _full_failure(reply: Reply, name: str) -> tuple[str, str, str]:
+    """(status, message, detail) with everything the reply says."""
     error = (reply.error or "").strip()
     first_line = exception_summary(error)
     kind = reply.kind
@@ -336,7 +360,33 @@ def failure_from_reply(case: Case, reply: Reply, name: str) -> CaseResult:
         status, message = TIMEOUT, f"not graded: {first_line or 'the submission used up its time budget'}"
     else:  # "protocol" and anything new
         message = f"the grader could not read the answer of `{name}` ({kind}: {first_line})"
-    return CaseResult(case.label, 0.0, status, message, detail, weight=case.weight, seconds=reply.seconds)
+    return status, message, detail
+
+
+def _hidden_failure(reply: Reply, name: str) -> str:
+    """The student's message for a failed request of a hidden question: fixed words only."""
+    kind = reply.kind
+    if kind == "exception":
+        exception = builtin_exception_name(exception_summary((reply.error or "").strip()))
+        if exception == "NotImplementedError":
+            return f"`{name}` is not implemented yet"
+        return f"`{name}` raised {exception or 'an exception'} (its message is not shown for a hidden question)"
+    if kind == "not_callable":
+        return f"`{name}` should be a function, but it is not callable"
+    if kind == "crashed":
+        return f"your program stopped while running `{name}` (details are not shown for a hidden question)"
+    if kind == "unsupported":
+        return f"`{name}` returned something that is not plain data (numbers, arrays, lists, dicts, strings)"
+    if kind == "not_loaded":
+        return "not graded: your submission could not be loaded"
+    return f"the grader could not read the answer of `{name}`"
+
+
+def builtin_exception_name(summary: str) -> str | None:
+    """``"ValueError"`` for ``"ValueError: ..."``; None for a class the student's code defined."""
+    candidate = summary.partition(":")[0].strip()
+    found = getattr(builtins, candidate, None) if candidate.isidentifier() else None
+    return candidate if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def exception_summary(error: str) -> str:

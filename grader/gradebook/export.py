@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from grader.textsafe import spreadsheet_row
+
 if TYPE_CHECKING:
     from grader.gradebook.store import Gradebook
 
@@ -86,7 +88,7 @@ def _write_atomic(path: Path, rows: Iterable[list[str]]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(rows)
+            csv.writer(handle).writerows(spreadsheet_row(row) for row in rows)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

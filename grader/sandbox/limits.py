@@ -25,8 +25,8 @@ class Limits:
     file_bytes: int = 16 * 2**20      # RLIMIT_FSIZE; also caps the stdout/stderr files
     processes: int = 64               # RLIMIT_NPROC (threads count); TensorFlow needs >= 64
     threads: int = 1                  # OMP/OpenBLAS/MKL/TF thread variables in the child
-    tmp_bytes: int = 64 * 2**20       # what the child may write in /tmp and /dev/shm (and /submission, over its files)
-    tmp_files: int = 10_000           # files and folders it may create there (each costs kernel memory)
+    tmp_bytes: int = 64 * 2**20       # what the child may write in /tmp, /dev/shm, /submission (bubblewrap mode)
+    tmp_files: int = 10_000           # files and folders it may create there (bubblewrap mode; kernel memory)
     max_restarts: int = 3             # restarts after a timeout or a dead child
     reply_bytes: int = 256 * 2**20    # largest reply frame accepted from the child
 

@@ -15,6 +15,7 @@ from grader.web import tables as T
 from grader.web.app import app_page, assignment_or_404, course_of, signed_in
 from grader.web.course import HIDDEN_MODES, utcnow
 from grader.web.submissions import Refused
+from grader.textsafe import spreadsheet_row
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
@@ -65,11 +66,13 @@ def export(name: str):
     questions = sorted({q.question for s in finals for q in s.questions})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", "score", "max_score", "attempts", "late_minutes", *questions, "notes"])
+    writer.writerow(spreadsheet_row(["student", "score", "max_score", "attempts", "late_minutes", *questions,
+                                     "notes"]))
     for s in finals:
         by = {q.question: q.score for q in s.questions}
-        writer.writerow([s.student, "" if s.score is None else s.score, s.max_score, s.attempts,
-                         s.late_minutes, *[by.get(q, "") for q in questions], "; ".join(s.notes)])
+        writer.writerow(spreadsheet_row([s.student, "" if s.score is None else s.score, s.max_score, s.attempts,
+                                         s.late_minutes, *[by.get(q, "") for q in questions],
+                                         "; ".join(s.notes)]))
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={a.name}.csv"})
 
