@@ -1,5 +1,5 @@
 """The instructor's pages: class tables, pass rates, a student's history, overrides, extensions,
-regrades, release of hidden results and CSV export. Every one is refused to a student (403)."""
+regrades, release of hidden results, CSV export and similarity evidence. Every one is refused to a student (403)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from flask import Blueprint, Response, abort, g, redirect, request, url_for
 
 from grader.web import queue, records, submissions
 from grader.web import tables as T
-from grader.web.app import app_page, assignment_or_404, course_of, signed_in
+from grader.similarity import report as similarity_report
+from grader.web.app import REPORT_CSP, app_page, assignment_or_404, course_of, signed_in
 from grader.web.course import HIDDEN_MODES, utcnow
+from grader.web.similarity import MAX_STUDENTS, SUMMARY as SIMILARITY_SUMMARY, class_evidence
 from grader.web.submissions import Refused
 from grader.textsafe import spreadsheet_row
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+SIMILARITY_TOP = 50   # pairs listed per kind of evidence
 
 
 @bp.get("/")
@@ -206,3 +209,29 @@ def settings(name: str):
     with course_of().writer.begin() as conn:
         course_of().save_settings(conn, a.name, **values)
     return redirect(url_for("instructor.assignment", name=a.name))
+
+
+@bp.get("/a/<name>/similarity")
+@signed_in("instructor")
+def similarity(name: str):
+    """The ranked similarity evidence of an assignment (see :mod:`grader.web.similarity` for its cost)."""
+    a = assignment_or_404(name)
+    evidence = class_evidence(course_of(), a)
+    return app_page("instructor_similarity.html", a=a, evidence=evidence, top=SIMILARITY_TOP,
+                    disclaimer=similarity_report.DISCLAIMER, summary=SIMILARITY_SUMMARY,
+                    max_students=MAX_STUDENTS)
+
+
+@bp.get("/a/<name>/similarity/pair")
+@signed_in("instructor")
+def similarity_pair(name: str):
+    """One code pair side by side, the rare passages they share marked (the library's page, all escaped)."""
+    a = assignment_or_404(name)
+    first, second = request.args.get("a", ""), request.args.get("b", "")
+    evidence = class_evidence(course_of(), a)
+    pair = next((p for p in evidence.code.pairs if {p.a, p.b} == {first, second}), None)
+    if pair is None:
+        abort(404)
+    response = Response(similarity_report.pair_page(evidence.code, pair, a.name), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = REPORT_CSP
+    return response

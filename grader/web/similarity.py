@@ -1,0 +1,98 @@
+"""Similarity evidence of one assignment, computed by the website from the stored uploads.
+
+The same library and wording as ``dlgrade similarity`` (:mod:`grader.similarity`):
+code compared by winnowed fingerprints, the students' template subtracted, and
+the same rare wrong replies to the same hidden cases read from the gradebook.
+It is evidence for a person to review: it changes no grade and accuses no one.
+
+Each student's latest upload is compared. Uploads are content-addressed blobs
+of hostile text: they are read here as text only (a ``.py`` as capped UTF-8, a
+notebook's code cells by the loader's JSON reader), never imported or run.
+
+Cost: every request computes afresh, with no cache. A class of a few hundred
+takes well under a second of fingerprinting on one core (the inverted index of
+fingerprints scores only pairs that share rare code); beyond
+:data:`MAX_STUDENTS` students only the first that many (by student id) are
+compared, and the page says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from grader.sandbox.child.loader import notebook_code_cells
+from grader.similarity.gradebook_view import counted_submissions
+from grader.similarity.index import CodeEvidence, compare_class, make_document, template_kgrams
+from grader.similarity.normalise import MAX_CODE_CHARS, MAX_NOTEBOOK_BYTES, submission_code
+from grader.similarity.wrong_answers import WrongAnswerPair, replies_of, shared_wrong_answers
+from grader.web import tables as T
+from grader.web.course import Course, CourseAssignment
+
+#: The most students compared on one request (a bound on work; the page says when it cuts).
+MAX_STUDENTS = 500
+#: The wording of ``dlgrade similarity``, shown at the top of every page.
+SUMMARY = "evidence for a person to review; changes no grade; accuses no one"
+
+
+@dataclass
+class ClassEvidence:
+    """What the instructor's similarity page shows for one assignment."""
+    code: CodeEvidence
+    wrong: list[WrongAnswerPair]
+    students: int                                   # students with an upload
+    left_out: list[str] = field(default_factory=list)   # "student: why", for uploads not compared
+    capped: bool = False                            # more than MAX_STUDENTS students: only the first compared
+
+
+def latest_uploads(conn, assignment: str) -> dict:
+    """Student → their latest upload row of ``assignment``."""
+    latest = {}
+    for row in conn.execute(sa.select(T.uploads).where(T.uploads.c.assignment == assignment)
+                            .order_by(T.uploads.c.student, T.uploads.c.id)):
+        latest[row.student] = row   # the last (newest) wins
+    return latest
+
+
+def upload_code(course: Course, upload) -> str:
+    """The code of a stored upload, as text (capped at the similarity module's bound). Raises ValueError."""
+    path = course.blobs.path(upload.blob_sha256)
+    if upload.suffix == ".py":
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CODE_CHARS * 4)
+        return raw.decode("utf-8", errors="replace")[:MAX_CODE_CHARS]
+    if upload.suffix == ".ipynb":
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"a notebook larger than the {MAX_NOTEBOOK_BYTES:,} bytes read for similarity")
+        cells = notebook_code_cells(str(path))
+        return "\n".join(source.rstrip("\n") + "\n" for _, source in cells)[:MAX_CODE_CHARS]
+    raise ValueError(f"a {upload.suffix} upload is an answer sheet, not code")
+
+
+def template_codes(assignment: CourseAssignment) -> list[str]:
+    """The students' template of ``assignment`` (student_template/NAME/MODULE.py or .ipynb), if any."""
+    folder = Path(assignment.folder).resolve().parent.parent / "student_template" / assignment.name
+    found = [folder / f"{assignment.module}{suffix}" for suffix in (".py", ".ipynb")]
+    return [submission_code(p) for p in found if p.is_file()]
+
+
+def class_evidence(course: Course, assignment: CourseAssignment) -> ClassEvidence:
+    """Rank the code pairs and the shared rare wrong replies of ``assignment`` (see the module's cost note)."""
+    with course.engine.begin() as conn:
+        latest = latest_uploads(conn, assignment.name)
+    students = sorted(latest)
+    compared = students[:MAX_STUDENTS]
+    template = template_kgrams(*template_codes(assignment))
+    documents, left_out = [], []
+    for student in compared:
+        try:
+            documents.append(make_document(student, upload_code(course, latest[student]), template))
+        except (OSError, ValueError) as exc:
+            left_out.append(f"{student}: {exc}")
+    handed = counted_submissions(course.gradebook, assignment.name)
+    wanted = set(compared)
+    replies = {s: replies_of(h.results) for s, h in handed.items() if s in wanted}
+    return ClassEvidence(compare_class(documents), shared_wrong_answers(replies), len(students), left_out,
+                         capped=len(students) > MAX_STUDENTS)
