@@ -10,12 +10,12 @@ from collections import Counter, defaultdict
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, g, redirect, request, url_for
 
-from grader.web import queue, records, submissions
-from grader.web import tables as T
 from grader.similarity import report as similarity_report
+from grader.web import queue, records, submissions
+from grader.web import similarity as similarity_evidence
+from grader.web import tables as T
 from grader.web.app import REPORT_CSP, app_page, assignment_or_404, course_of, signed_in
 from grader.web.course import HIDDEN_MODES, utcnow
-from grader.web.similarity import MAX_STUDENTS, SUMMARY as SIMILARITY_SUMMARY, class_evidence
 from grader.web.submissions import Refused
 from grader.textsafe import spreadsheet_row
 
@@ -216,10 +216,10 @@ def settings(name: str):
 def similarity(name: str):
     """The ranked similarity evidence of an assignment (see :mod:`grader.web.similarity` for its cost)."""
     a = assignment_or_404(name)
-    evidence = class_evidence(course_of(), a)
+    evidence = similarity_evidence.class_evidence(course_of(), a)
     return app_page("instructor_similarity.html", a=a, evidence=evidence, top=SIMILARITY_TOP,
-                    disclaimer=similarity_report.DISCLAIMER, summary=SIMILARITY_SUMMARY,
-                    max_students=MAX_STUDENTS)
+                    disclaimer=similarity_report.DISCLAIMER, summary=similarity_evidence.SUMMARY,
+                    max_students=similarity_evidence.MAX_STUDENTS)
 
 
 @bp.get("/a/<name>/similarity/pair")
@@ -228,7 +228,7 @@ def similarity_pair(name: str):
     """One code pair side by side, the rare passages they share marked (the library's page, all escaped)."""
     a = assignment_or_404(name)
     first, second = request.args.get("a", ""), request.args.get("b", "")
-    evidence = class_evidence(course_of(), a)
+    evidence = similarity_evidence.class_evidence(course_of(), a)
     pair = next((p for p in evidence.code.pairs if {p.a, p.b} == {first, second}), None)
     if pair is None:
         abort(404)

@@ -107,3 +107,30 @@ def test_students_are_refused_the_page_and_the_pair_view(site):
         status, text = student.get(path)
         assert status == 403 and "for instructors only" in text, path
         assert "notes" not in text and "bob" not in text
+
+
+def test_a_class_over_the_cap_is_cut_and_the_page_says_so(site, monkeypatch):
+    """With the cap at three, three of the four students are compared and the page says the class was cut.
+    (In-process, so that the cap can be lowered: the same app the server runs, the same course on disk.)"""
+    from grader.web import similarity
+    from grader.web.app import create_app
+    from grader.web.course import Course
+
+    course_dir, _, _, _ = site
+    monkeypatch.setattr(similarity, "MAX_STUDENTS", 3)
+    course = Course(course_dir)
+    try:
+        evidence = similarity.class_evidence(course, course.assignments["01_backprop"])
+        assert (evidence.students, len(evidence.code.documents), evidence.capped) == (4, 3, True)
+        assert "dave" not in evidence.code.documents   # the first three by student id are kept
+
+        client = create_app(course, secure_cookies=False).test_client()
+        token = issue_token(course_dir, "prof2", "instructor")
+        form = client.get(f"/signin?token={token}").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
+        page = client.get(PAGE).get_data(as_text=True)
+        assert 'id="similarity-capped"' in page and "4 students with an upload" in page
+        assert "only the first 3" in page
+    finally:
+        course.close()
