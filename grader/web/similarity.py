@@ -5,15 +5,19 @@ code compared by winnowed fingerprints, the students' template subtracted, and
 the same rare wrong replies to the same hidden cases read from the gradebook.
 It is evidence for a person to review: it changes no grade and accuses no one.
 
-Each student's latest upload is compared. Uploads are content-addressed blobs
+Each student's upload that counts is compared (the latest, until one is graded). Uploads are content-addressed blobs
 of hostile text: they are read here as text only (a ``.py`` as capped UTF-8, a
 notebook's code cells by the loader's JSON reader), never imported or run.
 
-Cost: every request computes afresh, with no cache. A class of a few hundred
-takes well under a second of fingerprinting on one core (the inverted index of
-fingerprints scores only pairs that share rare code); beyond
-:data:`MAX_STUDENTS` students only the first that many (by student id) are
-compared, and the page says so.
+Cost: every request (the page and each pair view) computes afresh, with no
+cache, in the request's thread. Measured with ``benchmarks/similarity_speed.py``
+on a small shared machine: fingerprinting takes about 19 ms of CPU per
+submission of assignment 01, the index and ranking 0.4 s for a class of 250
+and 2 s for 500 (it grows faster than linearly). So a class of a few hundred
+costs a few seconds a request, which is fine for a page an instructor opens
+now and then; beyond :data:`MAX_STUDENTS` students only the first that many
+(by student id) are compared, and the page says so (``dlgrade similarity``
+takes the whole class).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from grader.gradebook import schema as S
 from grader.sandbox.child.loader import notebook_code_cells
 from grader.similarity.gradebook_view import counted_submissions
 from grader.similarity.index import CodeEvidence, compare_class, make_document, template_kgrams
@@ -32,7 +37,7 @@ from grader.web import tables as T
 from grader.web.course import Course, CourseAssignment
 
 #: The most students compared on one request (a bound on work; the page says when it cuts).
-MAX_STUDENTS = 500
+MAX_STUDENTS = 300
 #: The wording of ``dlgrade similarity``, shown at the top of every page.
 SUMMARY = "evidence for a person to review; changes no grade; accuses no one"
 
@@ -47,13 +52,21 @@ class ClassEvidence:
     capped: bool = False                            # more than MAX_STUDENTS students: only the first compared
 
 
-def latest_uploads(conn, assignment: str) -> dict:
-    """Student → their latest upload row of ``assignment``."""
-    latest = {}
+def compared_uploads(conn, assignment: str) -> dict:
+    """Student → the upload of ``assignment`` to compare: the one whose grading counts (the policy's
+    choice), else their latest."""
+    chosen = {}
     for row in conn.execute(sa.select(T.uploads).where(T.uploads.c.assignment == assignment)
                             .order_by(T.uploads.c.student, T.uploads.c.id)):
-        latest[row.student] = row   # the last (newest) wins
-    return latest
+        chosen[row.student] = row   # the last (newest) wins
+    counted = (sa.select(T.uploads)
+               .join(S.gradings, S.gradings.c.id == T.uploads.c.grading_id)
+               .join(S.submissions, S.submissions.c.id == S.gradings.c.submission_id)
+               .where(T.uploads.c.assignment == assignment, S.submissions.c.counted)
+               .order_by(T.uploads.c.student, T.uploads.c.id))
+    for row in conn.execute(counted):
+        chosen[row.student] = row
+    return chosen
 
 
 def upload_code(course: Course, upload) -> str:
@@ -81,7 +94,7 @@ def template_codes(assignment: CourseAssignment) -> list[str]:
 def class_evidence(course: Course, assignment: CourseAssignment) -> ClassEvidence:
     """Rank the code pairs and the shared rare wrong replies of ``assignment`` (see the module's cost note)."""
     with course.engine.begin() as conn:
-        latest = latest_uploads(conn, assignment.name)
+        latest = compared_uploads(conn, assignment.name)
     students = sorted(latest)
     compared = students[:MAX_STUDENTS]
     template = template_kgrams(*template_codes(assignment))
