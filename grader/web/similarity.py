@@ -94,14 +94,14 @@ def template_codes(assignment: CourseAssignment) -> list[str]:
 def class_evidence(course: Course, assignment: CourseAssignment) -> ClassEvidence:
     """Rank the code pairs and the shared rare wrong replies of ``assignment`` (see the module's cost note)."""
     with course.engine.begin() as conn:
-        latest = compared_uploads(conn, assignment.name)
-    students = sorted(latest)
+        chosen = compared_uploads(conn, assignment.name)
+    students = sorted(chosen)
     compared = students[:MAX_STUDENTS]
     template = template_kgrams(*template_codes(assignment))
     documents, left_out = [], []
     for student in compared:
         try:
-            documents.append(make_document(student, upload_code(course, latest[student]), template))
+            documents.append(make_document(student, upload_code(course, chosen[student]), template))
         except (OSError, ValueError) as exc:
             left_out.append(f"{student}: {exc}")
     handed = counted_submissions(course.gradebook, assignment.name)
