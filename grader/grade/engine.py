@@ -354,7 +354,7 @@ def _full_failure(reply: Reply, name: str) -> tuple[str, str, str]:
         message = f"not graded: your submission could not be loaded ({first_line})"
     elif kind == "not_answered":  # answer sheets
         status, message = NOT_IMPLEMENTED, first_line
-    elif kind == "unreadable":
+    elif kind in ("unreadable", "refused"):  # the grader's own words on a sheet, or on a model's architecture
         status, message = FAILED, first_line
     elif kind in ("budget", "restarts"):
         status, message = TIMEOUT, f"not graded: {first_line or 'the submission used up its time budget'}"

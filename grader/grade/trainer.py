@@ -61,7 +61,7 @@ class ModelTrainer:
             self._sessions[key] = session
         if not session.load_report.ok:
             raise RuntimeError(f"the trainer process did not start: {session.load_report.error}")
-        return session.task(request["task"], params={"path": MODEL_FILE, **request["params"]})
+        return _as_trainers_words(session.task(request["task"], params={"path": MODEL_FILE, **request["params"]}))
 
     def _open(self, architecture: bytes) -> SandboxSession:
         folder = tempfile.mkdtemp(prefix="dlgrade-trainer-")
@@ -92,14 +92,22 @@ class ModelTrainer:
         self.close()
 
 
+def _as_trainers_words(reply: Reply) -> Reply:
+    """A failure of the trainer process is the grader's own verdict on the saved architecture:
+    no student code ran there, so its words may be shown even for a hidden question."""
+    if reply.ok or reply.kind != "unsupported":
+        return reply
+    return Reply.failure("refused", reply.error or "the grader refused the model's architecture", reply.seconds)
+
+
 def _architecture(reply: Reply) -> tuple[bytes | None, Reply | None]:
     """The ``.keras`` bytes of an export reply, or a failed reply saying why there are none."""
     if not reply.ok:
         return None, reply
     value = reply.value.get("keras") if isinstance(reply.value, dict) else None
     if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 1:
-        return None, Reply.failure("unsupported", "the model could not be saved as a .keras file")
+        return None, Reply.failure("refused", "the model could not be saved as a .keras file")
     if value.size > MAX_ARCHITECTURE_BYTES:
-        return None, Reply.failure("unsupported", f"the model's saved architecture takes {value.size:,} bytes, "
+        return None, Reply.failure("refused", f"the model's saved architecture takes {value.size:,} bytes, "
                                                   f"more than the {MAX_ARCHITECTURE_BYTES:,} allowed")
     return value.tobytes(), None

@@ -8,7 +8,8 @@ from typing import Any
 #: Reply kinds. ``ok`` carries a value; every other kind carries an error message.
 REPLY_KINDS = ("ok", "exception", "timeout", "crashed", "missing", "not_callable", "unsupported",
                "protocol", "not_loaded", "budget", "restarts",
-               "not_answered", "unreadable")  # the last two: answer sheets (grader/sheets.py)
+               "not_answered", "unreadable",  # answer sheets (grader/sheets.py)
+               "refused")  # the grader's own trainer refusing a model's architecture (grader/grade/trainer.py)
 #: The kinds the child itself may report; the rest are decided by the parent.
 CHILD_KINDS = frozenset(("ok", "exception", "missing", "not_callable", "unsupported"))
 
