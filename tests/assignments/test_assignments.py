@@ -58,7 +58,10 @@ def graded_examples(request, tmp_path_factory):
         submissions = tmp_path_factory.mktemp(f"master-{assignment}") / "reference.py"
         submissions.write_text(solution_source((ROOT / "assignments" / assignment / "master.py").read_text()))
         declared = None
-    run = dlgrade("grade", assignment, str(submissions), "--out", str(out), "--jobs", "2", "--no-progress")
+    # A hang guard, not a speed test: assignment 04 trains a model per example (two TensorFlow
+    # processes each) and needs far longer than the numpy assignments on a busy 2-core machine.
+    run = dlgrade("grade", assignment, str(submissions), "--out", str(out), "--jobs", "2", "--no-progress",
+                  timeout=3600)
     assert run.returncode == 0, run.stdout + run.stderr
     with (out / "summary.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
