@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import functools
 from pathlib import Path
 
@@ -40,7 +42,10 @@ def _honest_class(assignment: str, seed: int) -> dict[str, str]:
     folder = ROOT / "assignments" / assignment / "examples"
     codes = {}
     for number, path in enumerate(sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))):
-        codes[path.stem] = disguise(submission_code(path), seed * 1000 + number, rename=False)
+        code = submission_code(path)
+        if not _parses(code):  # an example with a syntax error (02's broken cell) has no style to give
+            continue
+        codes[path.stem] = disguise(code, seed * 1000 + number, rename=False)
     codes[TEMPLATE_ONLY] = template_code(assignment)
     return codes
 
@@ -48,6 +53,14 @@ def _honest_class(assignment: str, seed: int) -> dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def _token_texts(code: str) -> tuple[str, ...]:
     return tuple(t.text for t in normalised_tokens(code))
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
 
 
 def distinctive_sources(codes: dict[str, str]) -> list[str]:
