@@ -138,7 +138,9 @@ def parse_limit_options(options: list[str] | None) -> dict:
 
 def grade_question(session: SandboxSession, question: CompiledQuestion,
                    shared: dict[str, list[Reply]], trainer: ModelTrainer | None = None) -> QuestionResult:
-    cases = [run_case(session, case, shared, trainer, public=question.public) for case in question.cases]
+    # An answer sheet runs no code: every word of its failures is the grader's, safe for a hidden question.
+    disclose = question.public or isinstance(session, AnswerSheetSession)
+    cases = [run_case(session, case, shared, trainer, public=disclose) for case in question.cases]
     total_weight = sum(c.weight for c in cases) or 1.0
     if question.scoring == "all":
         fraction = 1.0 if all(c.fraction == 1.0 for c in cases) else 0.0
