@@ -28,6 +28,7 @@ from handout_scan import hidden_values, scan_folder
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/master.py"))
 TOLERANCE = 1e-3  # scores in examples.toml are written to 6 significant figures
+ACCURACY_SPREAD = 2.0  # 04: a third of trained_accuracy's 6 points (see test_examples_score_as_declared)
 
 
 def dlgrade(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 600):
@@ -84,7 +85,11 @@ def test_every_example_gets_its_declared_score(graded_examples):
     wrong = []
     for example in examples:
         got = float(rows[example["name"]]["score"])
-        if abs(got - example["score"]) > TOLERANCE:
+        # Assignment 04's held-out digits are transformed under a secret drawn per grading run, so a
+        # model whose accuracy lands between the two thresholds earns partial credit that moves a
+        # little from run to run; its declared score holds to within a third of that question.
+        tolerance = ACCURACY_SPREAD if assignment == "04_keras_mnist" else TOLERANCE
+        if abs(got - example["score"]) > tolerance:
             wrong.append(f"{example['name']}: declared {example['score']}, graded {got}\n"
                          + (out / "instructor" / example["name"] / "report.instructor.txt").read_text())
     assert not wrong, "\n".join(wrong)
