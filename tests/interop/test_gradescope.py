@@ -249,7 +249,8 @@ def test_self_check_fails_the_build_where_strangers_code_would_be_refused(tmp_pa
     built = build_autograder(ASSIGNMENT, tmp_path / "ag.zip", pin=False, allow_weak_sandbox=allowed)
     unpack(built.path, tmp_path / "source")
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
-    monkeypatch.delenv(ENV_ALLOW_WEAK, raising=False)
+    monkeypatch.setenv(ENV_ALLOW_WEAK, "")  # recorded, so the runner's own setting is undone after the test
+    monkeypatch.delenv(ENV_ALLOW_WEAK)
     monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (as in a container that refuses it)"))
     status = runner.main(["--self-check", "--source", str(tmp_path / "source")])
     out = capsys.readouterr().out

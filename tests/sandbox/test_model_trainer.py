@@ -74,7 +74,7 @@ def test_training_runs_in_the_trainer_not_in_the_students_process(tmp_path, mode
 
         refused = trainer.run({"export": {"builder": "build_with_table", "seed": 0}, "task": "keras_train_saved",
                                "params": train})
-        assert refused.kind == "unsupported"
+        assert refused.kind == "refused"
         assert "cannot rebuild your model" in refused.error and "holds more than the 64 values" in refused.error
         trainer_isolation = next(iter(trainer._sessions.values())).isolation
         assert ("bubblewrap" in trainer_isolation) == (mode == "bwrap")
