@@ -95,9 +95,9 @@ class ExportReport:
 def credit_steps(case: Case) -> int:
     """K: the case's check gives credit in steps of 1/K (1: all or nothing in otter)."""
     check = case.check
-    if isinstance(check, Gradient) and getattr(check, "partial", True) and len(check.names) > 1:
-        return len(check.names)
-    return 1
+    if not (isinstance(check, Gradient) and check.partial):
+        return 1
+    return len(check.names) + (1 if check.output else 0)   # a graded loss value is one more part
 
 
 def otter_tests(question: CompiledQuestion) -> list[OtterTest]:
