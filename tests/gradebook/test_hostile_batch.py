@@ -2,7 +2,7 @@
 
 Each attacker scores what it earned, every classmate keeps full marks, no
 attack is recorded as a grader fault, the batch completes, and the grading
-process's peak memory (its own ru_maxrss, measured in the process that
+process's peak memory (its own VmHWM, measured in the process that
 grades) stays under :data:`PARENT_PEAK_BYTES`.
 
 The midterm is the assignment: its answers are values, so a class mixes
@@ -45,7 +45,7 @@ _runtime.send({"t": "sandbox_error", "error": "not your fault"})
 """
 
 GRADE = """
-import datetime as dt, json, os, resource, sys
+import datetime as dt, json, os, sys
 from pathlib import Path
 from grader.authoring import load_assignment
 from grader.grade.command import grade_class
@@ -56,7 +56,9 @@ during = dt.datetime(2025, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=5
 times = {p.stem: (during, during - dt.timedelta(minutes=30)) for p in submissions}
 outcome = grade_class(assignment, submissions, Path(sys.argv[3]), db=os.environ["HOSTILE_BATCH_DB"], jobs=2,
                       times=times, progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so that would be pytest's own peak when
+# subprocess started this one with vfork.
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"headers": outcome.headers, "rows": outcome.rows, "grader_errors": outcome.grader_errors,
                   "peak": peak}, default=str))
 """

@@ -133,3 +133,13 @@ def test_a_hidden_question_shows_fixed_words_and_a_public_one_the_message(graded
     assert first in (out / "instructor" / "says" / "report.instructor.txt").read_text()
     names_instructor = (out / "instructor" / "names" / "report.instructor.txt").read_text()
     assert hidden_class in names_instructor
+
+
+def test_the_scan_finds_a_rounded_value_and_passes_over_numbers_beyond_float64():
+    """The scan itself: a hidden value written to 5 digits is found; a digest's fragment such as
+    ``1e4123`` (beyond float64, so no expected value) is passed over, not an error."""
+    from handout_scan import leaks
+
+    hidden = [HiddenValue("q", "case", 0.3647058904)]
+    assert [leak.written for leak in leaks("x = 0.36471 and y = 2.5", hidden)] == ["0.36471"]
+    assert leaks("sha 1e4123 and -7e999 and 0.36480", hidden) == []
