@@ -21,6 +21,10 @@ from grader.grade.engine import grade_submission, submission_id_for
 from grader.results import SubmissionResult
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+#: How a load ends when it ran out of time (its own limit, or the submission's whole budget):
+#: under a parallel batch, another child's CPU can be the cause.
+CONTENDED_LOAD_KINDS = ("timeout", "budget")
 SHEET_SUFFIXES = (".toml", ".yaml", ".yml")  # exam answer sheets
 
 
@@ -106,27 +110,44 @@ def grade_many(jobs: list[GradeJob], *, workers: int = 1, on_result: Callable[[S
                progress: bool = True, limit_overrides: dict | None = None) -> list[SubmissionResult]:
     """Grade ``jobs`` on ``workers`` threads; call ``on_result`` (in this thread) as each finishes.
 
-    Returns the results in the order of ``jobs``.
+    Returns the results in the order of ``jobs``. With several workers, a submission whose load
+    ran out of time (:data:`CONTENDED_LOAD_KINDS`) is not recorded then: once the others are done
+    it is graded again alone, and that grading is the one recorded, so a classmate that held the
+    CPUs cannot cost it its points.
     """
     results: dict[int, SubmissionResult] = {}
     bar = _progress_bar(len(jobs), progress)
+
+    def grade(job: GradeJob) -> SubmissionResult:
+        return grade_submission(job.compiled, job.submission, submission_id=job.submission_id,
+                                limit_overrides=limit_overrides)
+
+    def finish(index: int, result: SubmissionResult) -> None:
+        results[index] = result
+        if on_result:
+            try:
+                on_result(result)
+            except Exception as exc:  # recording one result failed: say so for it, grade the rest
+                why = f"{type(exc).__name__}: {str(exc)[:500]}"
+                print(f"{result.submission}: the result could not be recorded ({why})", file=sys.stderr)
+                result.grader_error = f"the result could not be recorded: {why}"
+        bar.set_postfix_str(f"{result.submission}: {result.score:g}/{result.max_score:g}", refresh=False)
+        bar.update(1)
+
+    contended: list[int] = []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="grade") as pool:
-        futures = {pool.submit(grade_submission, job.compiled, job.submission,
-                               submission_id=job.submission_id, limit_overrides=limit_overrides): index
-                   for index, job in enumerate(jobs)}
+        futures = {pool.submit(grade, job): index for index, job in enumerate(jobs)}
         for future in as_completed(futures):
             index = futures[future]
             result = future.result()  # grade_submission does not raise for a submission's faults
-            results[index] = result
-            if on_result:
-                try:
-                    on_result(result)
-                except Exception as exc:  # recording one result failed: say so for it, grade the rest
-                    why = f"{type(exc).__name__}: {str(exc)[:500]}"
-                    print(f"{result.submission}: the result could not be recorded ({why})", file=sys.stderr)
-                    result.grader_error = f"the result could not be recorded: {why}"
-            bar.set_postfix_str(f"{result.submission}: {result.score:g}/{result.max_score:g}", refresh=False)
-            bar.update(1)
+            if workers > 1 and result.load.kind in CONTENDED_LOAD_KINDS:
+                contended.append(index)   # not recorded: a classmate's CPU may have cost it its load
+                continue
+            finish(index, result)
+    for index in sorted(contended):     # the pool is drained: nothing else runs now
+        print(f"{jobs[index].submission_id}: its load ran out of time while {workers} submissions were "
+              "graded at once; grading it again alone", file=sys.stderr)
+        finish(index, grade(jobs[index]))
     bar.close()
     return [results[i] for i in range(len(jobs))]
 
