@@ -142,19 +142,22 @@ HOARDERS = """
 import os, select, time
 
 def hoard(children, mib):
-    '''Start ``children`` processes that each fill ``mib`` MiB and then wait; how many got there at once.'''
+    '''Start ``children`` processes that each fill ``mib`` MiB and then wait; how many hold it at the end.
+
+    A child reports when its block is filled; the OOM killer may then end one that had reported
+    (it takes the largest), so only reporters still alive are counted.'''
     read_end, write_end = os.pipe()
     pids = []
-    for _ in range(children):
+    for k in range(children):
         pid = os.fork()
         if pid == 0:
             try:
                 block = bytearray(mib << 20)
                 for i in range(0, len(block), 4096):
                     block[i] = 1
-                os.write(write_end, b"1")
+                os.write(write_end, bytes([65 + k]))
             except MemoryError:
-                os.write(write_end, b"0")
+                pass
             time.sleep(30)
             os._exit(0)
         pids.append(pid)
@@ -165,7 +168,8 @@ def hoard(children, mib):
         if not chunk:
             break
         got += chunk
-    return got.count(b"1")
+    alive = {k for k, pid in enumerate(pids) if os.waitpid(pid, os.WNOHANG)[0] == 0}
+    return len({byte - 65 for byte in got} & alive)
 """
 
 
