@@ -117,6 +117,10 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
     app.register_blueprint(views_student.bp)
     app.register_blueprint(views_instructor.bp)
     app.register_blueprint(views_api.bp)
+    from grader.web import views_exam, views_exam_instructor
+
+    app.register_blueprint(views_exam.bp)
+    app.register_blueprint(views_exam_instructor.bp)
     return app
 
 

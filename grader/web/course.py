@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from grader.gradebook import Gradebook
 from grader.gradebook.engine import WRITE_OPTION
 from grader.policy import Policy, deadline, load_policy
+from grader.web import exam_tables  # noqa: F401  (its tables join the website's metadata)
 from grader.web import tables as T
 from grader.web.storage import BlobStore
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from grader.web import records, render, submissions
+from grader.web import exams, records, render, submissions
 from grader.web.app import course_of, error_response, limit, signed_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -56,9 +56,10 @@ def status(upload_id: int):
         if upload is None:
             abort(404)
         out = submissions.upload_status(conn, upload)
-        if out["grading_id"] is not None:
+        a = course.assignments[upload.assignment]
+        if out["grading_id"] is not None and (g.identity.is_instructor or exams.results_visible(course, conn, a)):
             grading = records.grading(conn, out["grading_id"])
-            show = g.identity.is_instructor or course.hidden_visible(conn, course.assignments[upload.assignment])
+            show = g.identity.is_instructor or course.hidden_visible(conn, a)
             out["result"] = render.result_summary(grading.results, show_hidden=show)
             out["report_url"] = url_for("student.report", upload_id=upload_id)
     return jsonify(out)

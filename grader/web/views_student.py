@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, g, redirect, request, send_file, session, url_for
 from flask import Response
 
-from grader.web import render, submissions, tokens
+from grader.web import exams, render, submissions, tokens
 from grader.web.app import app_page, assignment_or_404, course_of, limit, signed_in, REPORT_CSP
 from grader.web import records
 
@@ -119,6 +119,8 @@ def report(upload_id: int):
         grading = records.grading(conn, status["grading_id"])
         a = course.assignments[upload.assignment]
         show_hidden = g.identity.is_instructor or course.hidden_visible(conn, a)
+        if not g.identity.is_instructor and not exams.results_visible(course, conn, a):
+            raise submissions.Refused(403, f"the results of {a.name} are not released yet")
     notes = []
     if show_hidden:
         final = next((s for s in course.gradebook.final_scores(a.name) if s.student == upload.student), None)
