@@ -348,6 +348,12 @@ def _taking(course: Course, conn, a: CourseAssignment, student: str, now: _dt.da
     current = sitting(course, conn, a, student, now)
     if current is None:
         raise Refused(409, f"open {a.name} first: your time starts when you open it")
+    if current.ended and current.ended_how == "deadline":
+        raise Refused(403, f"your time on {a.name} ran out at {current.deadline.isoformat()}: your saved answers "
+                           "were handed in then and can no longer be changed")
+    if current.ended and current.ended_how == "closed":
+        raise Refused(403, f"{a.name} was closed by your instructor at {current.ended_at.isoformat()}: your saved "
+                           "answers were handed in then and can no longer be changed")
     if current.ended:
         raise Refused(409, f"your answers to {a.name} were handed in at {current.ended_at.isoformat()}; "
                            "they can no longer be changed")

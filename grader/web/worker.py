@@ -27,6 +27,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from grader.web import tables as T
 from grader.web.course import Course, CourseAssignment
 
 log = logging.getLogger("dlgrade.worker")
+EXAM_SWEEP_SECONDS = 5.0   # how often an idle worker hands in exams whose time ran out
 
 
 def worker_name() -> str:
@@ -52,6 +54,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self._compiled: dict[str, object] = {}
+        self._next_exam_sweep = 0.0
 
     # -- the loop --------------------------------------------------------------------
     def run(self, *, until_idle: bool = False, max_jobs: int | None = None) -> int:
@@ -63,8 +66,22 @@ class Worker:
             elif until_idle:
                 break
             else:
+                self._hand_in_expired_exams()
                 self.stopping.wait(self.poll_seconds)
         return done
+
+    def _hand_in_expired_exams(self) -> None:
+        """When idle, hand in the saved answers of exam sittings whose time ran out (every few seconds)."""
+        now = time.monotonic()
+        if now < getattr(self, "_next_exam_sweep", 0.0):
+            return
+        self._next_exam_sweep = now + EXAM_SWEEP_SECONDS
+        try:
+            from grader.web.exams import sweep_all
+
+            sweep_all(self.course)
+        except Exception:  # the next sweep tries again; a page request sweeps too
+            log.warning("could not hand in expired exam sittings", exc_info=True)
 
     def run_one(self) -> bool:
         job = queue.claim(self.course.writer, self.name, self.lease_seconds)

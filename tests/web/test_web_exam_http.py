@@ -1,0 +1,177 @@
+"""Exams on the website over HTTP, against a real ``dlgrade serve`` on 127.0.0.1: the clock is the
+server's, an extension moves one student's deadline, late work is refused or penalised as the
+policy says, and a student reaches neither a classmate's paper nor a key.
+
+The clock is driven by moving the stored opening time (``move_opening``), never by sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import Client, issue_tokens, wait_until
+from exam_course import EXAM, exam_assignments, move_opening, write_exam_course
+
+
+@pytest.fixture
+def exam_env(tmp_path):
+    def make(**policy):
+        assignments = exam_assignments(tmp_path / f"assignments{len(list(tmp_path.iterdir()))}", **policy)
+        course_dir = write_exam_course(tmp_path / f"course{len(list(tmp_path.iterdir()))}")
+        return course_dir, {"DLGRADE_ASSIGNMENTS": str(assignments)}
+    return make
+
+
+def signed_in(server, token) -> Client:
+    client = Client(server.base)
+    client.sign_in(token)
+    client.get(f"/exam/{EXAM}")
+    return client
+
+
+def save(client: Client, key: str, value) -> tuple[int, dict]:
+    status, text = client.post_form(f"/exam/{EXAM}/save", {"key": key, "value": json.dumps(value)})
+    return status, json.loads(text)
+
+
+def open_exam(client: Client) -> None:
+    status, _ = client.post_form(f"/exam/{EXAM}/open", {})
+    assert status == 302
+    status, page = client.get(f"/exam/{EXAM}")
+    assert status == 200 and 'id="time-left"' in page
+
+
+def test_after_the_deadline_answers_are_refused_and_the_saved_ones_handed_in(exam_env, start_server):
+    course_dir, env = exam_env(duration=90, accept_late=False)
+    tokens = issue_tokens(course_dir, ["ada"]) | issue_tokens(course_dir, ["prof"], "instructor")
+    server = start_server(course_dir, workers=1, env=env)
+    ada = signed_in(server, tokens["ada"])
+    open_exam(ada)
+    assert save(ada, "NET_LOSS", "0.25")[0] == 200
+    assert save(ada, "CONV_PARAMETERS", "12")[0] == 200
+
+    move_opening(course_dir, "ada", 90 + 1)           # within the 2-minute grace: still taken
+    status, body = save(ada, "CONV_PARAMETERS", "13")
+    assert status == 200, body
+
+    move_opening(course_dir, "ada", 90 + 2.5)         # past the grace, and late work is not accepted
+    status, body = save(ada, "NET_LOSS", "0.5")
+    assert status == 403 and "ran out" in body["error"], body
+    status, page = ada.post_form(f"/exam/{EXAM}/submit", {})
+    assert status == 403 and "ran out" in page       # the server handed the saved answers in already
+    status, page = ada.get(f"/exam/{EXAM}")
+    assert 'id="handed-in"' in page and "when your time ran out" in page
+    status, sheet = ada.get(f"/exam/{EXAM}/sheet.toml")
+    assert re.search(r"^NET_LOSS = 0\.25$", sheet, re.M) and re.search(r"^CONV_PARAMETERS = 13$", sheet, re.M)
+
+    prof = signed_in(server, tokens["prof"])
+    status, live = prof.get(f"/instructor/exam/{EXAM}")
+    assert status == 200 and re.search(r'id="sitting-ada".*?\(deadline\)', live, re.S)
+    status, side = prof.get(f"/instructor/exam/{EXAM}/s/ada")
+    history = side.split('id="exam-history"')[1]
+    # every save and the hand-in, each with its time; the refused save is not among them
+    assert history.count("<td>save</td>") == 3 and history.count("<td>submit</td>") == 1
+    assert "0.5" not in re.sub(r"<td>\d\d:\d\d:\d\d\.\d+</td>", "", history)
+
+
+def test_late_work_is_penalised_when_the_policy_takes_it(exam_env, start_server):
+    course_dir, env = exam_env(duration=90, accept_late=True)
+    tokens = issue_tokens(course_dir, ["ada"])
+    server = start_server(course_dir, workers=1, env=env)
+    ada = signed_in(server, tokens["ada"])
+    open_exam(ada)
+    move_opening(course_dir, "ada", 90 + 10)          # 10 minutes late: taken, penalised
+    status, page = ada.get(f"/exam/{EXAM}")
+    assert 'id="late"' in page
+    assert save(ada, "CONV_PARAMETERS", "12")[0] == 200
+    status, _ = ada.post_form(f"/exam/{EXAM}/submit", {})
+    assert status == 302
+
+    from grader.web.course import Course
+
+    def final():
+        course = Course(course_dir)
+        try:
+            return next((s for s in course.gradebook.final_scores(EXAM) if s.student == "ada"), None)
+        finally:
+            course.close()
+
+    score = wait_until(final, timeout=240, what="the graded exam")
+    assert score.late_minutes >= 8                        # counted from the student's own deadline
+    assert any("late" in note for note in score.notes), score.notes
+
+
+def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
+    course_dir, env = exam_env(duration=90)
+    tokens = issue_tokens(course_dir, ["ada", "bob"]) | issue_tokens(course_dir, ["prof"], "instructor")
+    server = start_server(course_dir, workers=1, env=env)
+    ada, bob = signed_in(server, tokens["ada"]), signed_in(server, tokens["bob"])
+    open_exam(ada)
+    open_exam(bob)
+    prof = signed_in(server, tokens["prof"])
+    prof.get(f"/instructor/exam/{EXAM}")
+    status, _ = prof.post_form(f"/instructor/exam/{EXAM}/s/ada/extend", {"minutes": "30", "reason": "accommodation"})
+    assert status == 302
+
+    for student in ("ada", "bob"):
+        move_opening(course_dir, student, 100)        # past 90 min (+2 grace); ada has 120
+    assert save(ada, "NET_LOSS", "0.25")[0] == 200
+    status, body = save(bob, "NET_LOSS", "0.25")
+    assert status == 403, body
+    status, live = prof.get(f"/instructor/exam/{EXAM}")
+    ada_row = re.search(r'id="sitting-ada">(.*?)</tr>', live, re.S).group(1)
+    bob_row = re.search(r'id="sitting-bob">(.*?)</tr>', live, re.S).group(1)
+    assert "(+30 min)" in ada_row and "<td class=\"ended\">no</td>" in ada_row
+    assert "(+30 min)" not in bob_row and "(deadline)" in bob_row
+    status, page = ada.get(f"/exam/{EXAM}")
+    assert "with your extension of 30 min" in page
+
+
+def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_server, tmp_path):
+    course_dir, env = exam_env(duration=90)
+    tokens = issue_tokens(course_dir, ["ada", "bob"])
+    server = start_server(course_dir, workers=1, env=env)
+    ada, bob = signed_in(server, tokens["ada"]), signed_in(server, tokens["bob"])
+    open_exam(ada)
+    open_exam(bob)
+    save(bob, "NET_LOSS", "0.123456")
+
+    import tomllib
+
+    from grader.authoring import load_assignment
+    from grader.exam.variants import compile_for_student, exam_salt
+    from grader.sheets import expected_answers
+
+    exam = load_assignment(env["DLGRADE_ASSIGNMENTS"] + "/" + EXAM)
+    salt = exam_salt(exam)
+    ada_paper, bob_paper = compile_for_student(exam, "ada", salt=salt), compile_for_student(exam, "bob", salt=salt)
+    seen = []
+    for path in (f"/exam/{EXAM}", f"/exam/{EXAM}/sheet.toml", f"/exam/{EXAM}/state",
+                 f"/exam/{EXAM}/preview?key=DERIVATIVE&text=x"):
+        status, text = ada.get(path)
+        assert status == 200, path
+        seen.append(text)
+    everything = "\n".join(seen)
+    assert ada_paper.variant in everything and bob_paper.variant not in everything
+    assert salt not in everything
+    key = expected_answers(ada_paper)
+    assert f'"{key["DERIVATIVE"]}"' not in everything and str(key["NET_LOSS"]) not in everything
+    assert "0.123456" not in everything                     # bob's answer
+    blank = tomllib.loads("\n".join(l for l in seen[1].splitlines() if not l.rstrip().endswith("=")))
+    assert blank == {}                                      # ada's sheet: nothing filled in but what she typed
+
+    for path in (f"/instructor/exam/{EXAM}", f"/instructor/exam/{EXAM}/s/bob", f"/instructor/exam/{EXAM}/s/ada"):
+        status, text = ada.get(path)
+        assert status == 403 and "for instructors only" in text, path
+    status, _ = ada.post_form(f"/instructor/exam/{EXAM}/s/ada/extend", {"minutes": "60", "reason": "x"})
+    assert status == 403
+    status, _ = ada.post_form(f"/instructor/exam/{EXAM}/close", {})
+    assert status == 403
+    # a key the paper does not have, another exam's or a made-up one: refused, nothing saved
+    status, body = save(ada, "../bob/NET_LOSS", "1")
+    assert status == 404
+    status, text = ada.post_form(f"/exam/{EXAM}/save", {"key": "NET_LOSS", "value": '"1"'}, csrf=False)
+    assert status == 400 and "CSRF" in text
