@@ -363,6 +363,20 @@ def _taking(course: Course, conn, a: CourseAssignment, student: str, now: _dt.da
     return current
 
 
+def refuse_outside_sitting(course: Course, conn, a: CourseAssignment, student: str, now: _dt.datetime) -> None:
+    """An uploaded answer sheet keeps to the student's clock once they have opened the exam on the website."""
+    current = sitting(course, conn, a, student, now)
+    if current is None:
+        return   # a paper exam: the window and the late rules of the policy, as for any upload
+    if closed_at(conn, a.name) is not None:
+        raise Refused(403, f"{a.name} has been closed by your instructor: answers are no longer taken")
+    if current.deadline is not None:
+        minutes = max(0.0, (now - current.deadline).total_seconds() / 60.0)
+        if late_status(a.policy, minutes) in (NOT_ACCEPTED, TOO_LATE):
+            raise Refused(403, f"your time on {a.name} ran out at {current.deadline.isoformat()}: "
+                               "answers are no longer taken")
+
+
 def save_answer(course: Course, a: CourseAssignment, field: Field, student: str, value: Any,
                 now: _dt.datetime | None = None) -> _dt.datetime:
     """Save one answer as typed (refused once the student's time is up); returns the time saved."""

@@ -100,6 +100,10 @@ def _check_rules(course: Course, conn, assignment: CourseAssignment, student: st
     if status in (NOT_ACCEPTED, TOO_LATE):
         raise Refused(403, f"{assignment.name} was due at {state.due.isoformat()}; this assignment takes no "
                            f"{'late work' if status == NOT_ACCEPTED else 'work this late'}")
+    if assignment.kind == "exam":
+        from grader.web.exams import refuse_outside_sitting
+
+        refuse_outside_sitting(course, conn, assignment, student, now)
 
 
 def accept_upload(course: Course, assignment_name: str, student: str, stream: BinaryIO, file_name: str | None,

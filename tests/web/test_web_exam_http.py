@@ -37,6 +37,20 @@ def save(client: Client, key: str, value) -> tuple[int, dict]:
     return status, json.loads(text)
 
 
+def sitting_row(course_dir, student: str):
+    import sqlalchemy as sa
+
+    from grader.web import exam_tables as X
+    from grader.web.course import Course
+
+    course = Course(course_dir)
+    try:
+        with course.engine.begin() as conn:
+            return conn.execute(sa.select(X.sittings).where(X.sittings.c.student == student)).first()
+    finally:
+        course.close()
+
+
 def open_exam(client: Client) -> None:
     status, _ = client.post_form(f"/exam/{EXAM}/open", {})
     assert status == 302
@@ -58,6 +72,9 @@ def test_after_the_deadline_answers_are_refused_and_the_saved_ones_handed_in(exa
     assert status == 200, body
 
     move_opening(course_dir, "ada", 90 + 2.5)         # past the grace, and late work is not accepted
+    # No request comes: the worker, idle, hands the saved answers in.
+    wait_until(lambda: sitting_row(course_dir, "ada").ended_how == "deadline", timeout=60,
+               what="the worker handing in the answers")
     status, body = save(ada, "NET_LOSS", "0.5")
     assert status == 403 and "ran out" in body["error"], body
     status, page = ada.post_form(f"/exam/{EXAM}/submit", {})
@@ -66,6 +83,10 @@ def test_after_the_deadline_answers_are_refused_and_the_saved_ones_handed_in(exa
     assert 'id="handed-in"' in page and "when your time ran out" in page
     status, sheet = ada.get(f"/exam/{EXAM}/sheet.toml")
     assert re.search(r"^NET_LOSS = 0\.25$", sheet, re.M) and re.search(r"^CONV_PARAMETERS = 13$", sheet, re.M)
+    # nor does an uploaded answer sheet get past the student's own clock
+    ada.get(f"/a/{EXAM}")
+    status, page = ada.upload(f"/a/{EXAM}/upload", "answers.toml", b"NET_LOSS = 0.5\n")
+    assert status == 403 and "ran out" in page
 
     prof = signed_in(server, tokens["prof"])
     status, live = prof.get(f"/instructor/exam/{EXAM}")
@@ -79,7 +100,7 @@ def test_after_the_deadline_answers_are_refused_and_the_saved_ones_handed_in(exa
 
 def test_late_work_is_penalised_when_the_policy_takes_it(exam_env, start_server):
     course_dir, env = exam_env(duration=90, accept_late=True)
-    tokens = issue_tokens(course_dir, ["ada"])
+    tokens = issue_tokens(course_dir, ["ada"]) | issue_tokens(course_dir, ["prof"], "instructor")
     server = start_server(course_dir, workers=1, env=env)
     ada = signed_in(server, tokens["ada"])
     open_exam(ada)
@@ -102,6 +123,22 @@ def test_late_work_is_penalised_when_the_policy_takes_it(exam_env, start_server)
     score = wait_until(final, timeout=240, what="the graded exam")
     assert score.late_minutes >= 8                        # counted from the student's own deadline
     assert any("late" in note for note in score.notes), score.notes
+
+    # Graded, but not released: no score, no report, not even of the public questions.
+    upload_id = sitting_row(course_dir, "ada").upload_id
+    status, page = ada.get(f"/exam/{EXAM}")
+    assert 'id="exam-withheld"' in page and 'id="exam-score"' not in page
+    status, text = ada.get(f"/s/{upload_id}/report")
+    assert status == 403 and "not released" in text
+    status, text = ada.get(f"/api/v1/submissions/{upload_id}")
+    assert status == 200 and "result" not in json.loads(text)
+    prof = signed_in(server, tokens["prof"])
+    prof.get(f"/instructor/exam/{EXAM}")
+    assert prof.post_form(f"/instructor/exam/{EXAM}/release", {})[0] == 302
+    status, page = ada.get(f"/exam/{EXAM}")
+    assert f'id="exam-score">{score.score:g} / 30<' in page
+    assert ada.get(f"/s/{upload_id}/report")[0] == 200
+    assert json.loads(ada.get(f"/api/v1/submissions/{upload_id}")[1])["result"]["score"] is not None
 
 
 def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
@@ -128,6 +165,17 @@ def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
     assert "(+30 min)" not in bob_row and "(deadline)" in bob_row
     status, page = ada.get(f"/exam/{EXAM}")
     assert "with your extension of 30 min" in page
+
+    # Closing the exam hands ada's paper in now, and no one opens it any more.
+    status, _ = prof.post_form(f"/instructor/exam/{EXAM}/close", {})
+    assert status == 302
+    assert sitting_row(course_dir, "ada").ended_how == "closed"
+    assert sitting_row(course_dir, "bob").ended_how == "deadline"
+    status, body = save(ada, "NET_LOSS", "0.5")
+    assert status == 403 and "closed" in body["error"]
+    cy = signed_in(server, issue_tokens(course_dir, ["cy"])["cy"])
+    status, page = cy.post_form(f"/exam/{EXAM}/open", {})
+    assert status == 403 and "closed" in page
 
 
 def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_server, tmp_path):
