@@ -43,16 +43,21 @@ def write_exam_course(folder: Path, *, hidden: str = "on_release") -> Path:
 
 
 def move_opening(course_dir: Path, student: str, minutes_ago: float, *, db: str | None = None) -> None:
-    """Set the stored opening time of ``student``'s sitting to ``minutes_ago`` minutes before now."""
+    """Set ``student``'s opening time to ``minutes_ago`` minutes before now: the website's sitting and
+    the gradebook's record of the start (from which the gradebook counts lateness) alike."""
+    from grader.gradebook import schema as S
     from grader.web import exam_tables as X
     from grader.web.course import Course, utcnow
 
+    opened = utcnow() - _dt.timedelta(minutes=minutes_ago)
     course = Course(course_dir, db=db)
     try:
         with course.writer.begin() as conn:
             changed = conn.execute(sa.update(X.sittings).where(
                 X.sittings.c.assignment == EXAM, X.sittings.c.student == student)
-                .values(opened_at=utcnow() - _dt.timedelta(minutes=minutes_ago))).rowcount
-        assert changed == 1, f"{student} has no sitting to move"
+                .values(opened_at=opened)).rowcount
+            started = conn.execute(sa.update(S.starts).where(
+                S.starts.c.assignment == EXAM, S.starts.c.student == student).values(started_at=opened)).rowcount
+        assert changed == 1 and started == 1, f"{student} has no sitting to move"
     finally:
         course.close()

@@ -45,15 +45,16 @@ class ExamTab(Tab):
         self.browser.wait_event("Page.loadEventFired", self.page.session, timeout=60)
 
 
-def test_a_student_sits_the_midterm_in_the_browser(tmp_path):
+def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
     from grader.authoring import load_assignment
     from grader.exam.variants import compile_for_student
     from grader.sheets import expected_answers
 
     assignments = exam_assignments(tmp_path / "assignments")
+    env = {"DLGRADE_ASSIGNMENTS": str(assignments)}
+    monkeypatch.setenv("DLGRADE_ASSIGNMENTS", str(assignments))
     course_dir = write_exam_course(tmp_path / "course", hidden="on_release")
     tokens = issue_tokens(course_dir, ["ada"]) | issue_tokens(course_dir, ["prof"], "instructor")
-    env = {"DLGRADE_ASSIGNMENTS": str(assignments)}
     key = expected_answers(compile_for_student(load_assignment(assignments / EXAM), "ada"))
     loss = f"{key['NET_LOSS']:.6e}"                              # scientific notation
     matrix = [[str(v) for v in row] for row in key["CORRELATION"]]

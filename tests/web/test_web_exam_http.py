@@ -17,11 +17,12 @@ from exam_course import EXAM, exam_assignments, move_opening, write_exam_course
 
 
 @pytest.fixture
-def exam_env(tmp_path):
+def exam_env(tmp_path, monkeypatch):
+    """(course folder, the server's environment): the midterm with the given policy, here and in the server."""
     def make(**policy):
-        assignments = exam_assignments(tmp_path / f"assignments{len(list(tmp_path.iterdir()))}", **policy)
-        course_dir = write_exam_course(tmp_path / f"course{len(list(tmp_path.iterdir()))}")
-        return course_dir, {"DLGRADE_ASSIGNMENTS": str(assignments)}
+        assignments = exam_assignments(tmp_path / "assignments", **policy)
+        monkeypatch.setenv("DLGRADE_ASSIGNMENTS", str(assignments))
+        return write_exam_course(tmp_path / "course"), {"DLGRADE_ASSIGNMENTS": str(assignments)}
     return make
 
 
@@ -37,13 +38,13 @@ def save(client: Client, key: str, value) -> tuple[int, dict]:
     return status, json.loads(text)
 
 
-def sitting_row(course_dir, student: str):
+def sitting_row(course_dir, student: str, db: str | None = None):
     import sqlalchemy as sa
 
     from grader.web import exam_tables as X
     from grader.web.course import Course
 
-    course = Course(course_dir)
+    course = Course(course_dir, db=db)
     try:
         with course.engine.begin() as conn:
             return conn.execute(sa.select(X.sittings).where(X.sittings.c.student == student)).first()
@@ -141,10 +142,11 @@ def test_late_work_is_penalised_when_the_policy_takes_it(exam_env, start_server)
     assert json.loads(ada.get(f"/api/v1/submissions/{upload_id}")[1])["result"]["score"] is not None
 
 
-def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
+def test_an_extension_moves_that_students_deadline_only(exam_env, start_server, db_url):
     course_dir, env = exam_env(duration=90)
-    tokens = issue_tokens(course_dir, ["ada", "bob"]) | issue_tokens(course_dir, ["prof"], "instructor")
-    server = start_server(course_dir, workers=1, env=env)
+    db = None if db_url.endswith(".db") else db_url
+    tokens = issue_tokens(course_dir, ["ada", "bob"], db=db) | issue_tokens(course_dir, ["prof"], "instructor", db=db)
+    server = start_server(course_dir, workers=1, env=env, db=db)
     ada, bob = signed_in(server, tokens["ada"]), signed_in(server, tokens["bob"])
     open_exam(ada)
     open_exam(bob)
@@ -154,7 +156,7 @@ def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
     assert status == 302
 
     for student in ("ada", "bob"):
-        move_opening(course_dir, student, 100)        # past 90 min (+2 grace); ada has 120
+        move_opening(course_dir, student, 100, db=db)        # past 90 min (+2 grace); ada has 120
     assert save(ada, "NET_LOSS", "0.25")[0] == 200
     status, body = save(bob, "NET_LOSS", "0.25")
     assert status == 403, body
@@ -169,11 +171,11 @@ def test_an_extension_moves_that_students_deadline_only(exam_env, start_server):
     # Closing the exam hands ada's paper in now, and no one opens it any more.
     status, _ = prof.post_form(f"/instructor/exam/{EXAM}/close", {})
     assert status == 302
-    assert sitting_row(course_dir, "ada").ended_how == "closed"
-    assert sitting_row(course_dir, "bob").ended_how == "deadline"
+    assert sitting_row(course_dir, "ada", db).ended_how == "closed"
+    assert sitting_row(course_dir, "bob", db).ended_how == "deadline"
     status, body = save(ada, "NET_LOSS", "0.5")
     assert status == 403 and "closed" in body["error"]
-    cy = signed_in(server, issue_tokens(course_dir, ["cy"])["cy"])
+    cy = signed_in(server, issue_tokens(course_dir, ["cy"], db=db)["cy"])
     status, page = cy.post_form(f"/exam/{EXAM}/open", {})
     assert status == 403 and "closed" in page
 
