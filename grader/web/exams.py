@@ -443,11 +443,35 @@ def sweep(course: Course, a: CourseAssignment, now: _dt.datetime | None = None, 
         at, how = (over, "closed") if over is not None else (min(now, current.deadline), "deadline")
         try:
             with course.writer.begin() as conn:
-                _hand_in(course, conn, a, current, at, how=how, by="server")
-            done += 1
+                if _answered_since_last_upload(conn, a.name, current.student):
+                    _hand_in(course, conn, a, current, at, how=how, by="server")
+                    done += 1
+                else:
+                    _end_without_hand_in(conn, a.name, current.student, at, how)
         except Refused:
             pass   # handed in meanwhile by another request
     return done
+
+
+def _answered_since_last_upload(conn, exam: str, student: str) -> bool:
+    """Whether the saved answers are newer than the student's last upload (say, a sheet handed in instead).
+
+    Handing in older saved answers as a later attempt would replace that sheet under ``counting = "last"``.
+    """
+    last_save = conn.execute(sa.select(sa.func.max(X.answers.c.saved_at)).where(
+        X.answers.c.assignment == exam, X.answers.c.student == student)).scalar()
+    last_upload = conn.execute(sa.select(sa.func.max(T.uploads.c.uploaded_at)).where(
+        T.uploads.c.assignment == exam, T.uploads.c.student == student)).scalar()
+    return last_save is not None and (last_upload is None or last_save > last_upload)
+
+
+def _end_without_hand_in(conn, exam: str, student: str, at: _dt.datetime, how: str) -> None:
+    ended = conn.execute(sa.update(X.sittings).where(
+        X.sittings.c.assignment == exam, X.sittings.c.student == student, X.sittings.c.ended_at.is_(None))
+        .values(ended_at=at, ended_how=how)).rowcount
+    if ended == 1:
+        record_event(conn, exam, student, "submit", "server", at,
+                     value={"how": how, "upload": None, "why": "no answer saved since the last hand-in"})
 
 
 def sweep_all(course: Course, now: _dt.datetime | None = None) -> int:

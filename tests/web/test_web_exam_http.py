@@ -150,6 +150,9 @@ def test_an_extension_moves_that_students_deadline_only(exam_env, start_server, 
     ada, bob = signed_in(server, tokens["ada"]), signed_in(server, tokens["bob"])
     open_exam(ada)
     open_exam(bob)
+    bob.get(f"/a/{EXAM}")                             # bob hands in a sheet instead of typing
+    status, _ = bob.upload(f"/a/{EXAM}/upload", "answers.toml", b"NET_LOSS = 0.25\n")
+    assert status == 302
     prof = signed_in(server, tokens["prof"])
     prof.get(f"/instructor/exam/{EXAM}")
     status, _ = prof.post_form(f"/instructor/exam/{EXAM}/s/ada/extend", {"minutes": "30", "reason": "accommodation"})
@@ -165,6 +168,9 @@ def test_an_extension_moves_that_students_deadline_only(exam_env, start_server, 
     bob_row = re.search(r'id="sitting-bob">(.*?)</tr>', live, re.S).group(1)
     assert "(+30 min)" in ada_row and "<td class=\"ended\">no</td>" in ada_row
     assert "(+30 min)" not in bob_row and "(deadline)" in bob_row
+    # bob typed nothing after his sheet: his time running out hands nothing more in, so the sheet stands
+    assert sitting_row(course_dir, "bob", db).upload_id is None
+    assert len(re.findall(r'href="/s/\d+"', bob.get(f"/a/{EXAM}")[1])) == 1
     status, page = ada.get(f"/exam/{EXAM}")
     assert "with your extension of 30 min" in page
 
