@@ -56,6 +56,19 @@ def release(name: str):
     return redirect(url_for("exam_instructor.live", name=a.name))
 
 
+def _formula(key) -> str | None:
+    """An expected expression as MathML (written by sympy from the parsed key), else None."""
+    if getattr(key.check, "kind", "") != "expression":
+        return None
+    from sympy.printing.mathml import mathml
+
+    try:
+        parsed = key.check.parse_expected(key.expected)
+    except ValueError:
+        return None
+    return '<math display="block">' + mathml(parsed.expr, printer="presentation") + "</math>"
+
+
 @bp.get("/<name>/s/<student>")
 @signed_in("instructor")
 def student(name: str, student: str):
@@ -73,7 +86,7 @@ def student(name: str, student: str):
         saved = exams.saved_answers(conn, a.name, student)
         events = exams.history(conn, a.name, student)
     compiled = exams.PAPERS.compiled(a, student)
-    keys = {k.key: (_fmt_value(k.expected), k.check.describe()) for k in answer_keys(compiled)}
+    keys = {k.key: (_fmt_value(k.expected), k.check.describe(), _formula(k)) for k in answer_keys(compiled)}
     final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
     return app_page("exam_instructor_student.html", a=a, student=student, sitting=sitting, now=now,
                     compiled=compiled, sections=paper_sections(compiled, saved), keys=keys, events=events,
