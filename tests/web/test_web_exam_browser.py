@@ -108,12 +108,27 @@ def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
                        == "ok", timeout=30, what="the preview after the reload")
             student.shot("exam-04-reloaded.png")
 
+            # The connection drops while the student types: the answer is kept, and saved once it is back.
+            offline = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+            student.browser.send("Network.enable", {}, session=student.page.session)
+            student.browser.send("Network.emulateNetworkConditions", {"offline": True, **offline},
+                                 session=student.page.session)
+            student.type_into("#in-NET_WEIGHT_AFTER_STEP-0-0", "0.5")
+            wait_until(lambda: "offline" in student.text("#save-state"), timeout=30, what="the offline notice")
+            student.browser.send("Network.emulateNetworkConditions", {"offline": False, **offline},
+                                 session=student.page.session)
+            student.reload()
+            assert student.value("#in-NET_WEIGHT_AFTER_STEP-0-0") == "0.5"
+            wait_until(student.all_saved, timeout=30, what="the kept answer saved")
+            student.reload()
+            assert student.value("#in-NET_WEIGHT_AFTER_STEP-0-0") == "0.5"
+
             student.click_and_load("#submit-exam")
             assert "Handed in" in student.text("#handed-in")
             assert "when your instructor releases them" in student.text("#exam-withheld")
             assert student.js("document.querySelector('#in-NET_LOSS-0-0').disabled") is True
             student.shot("exam-05-handed-in.png")
-            assert student.errors() == []
+            assert [e for e in student.errors() if "ERR_INTERNET_DISCONNECTED" not in e] == []   # but the drop
 
             instructor = ExamTab(instructor_browser, f"{server.base}/signin?token={tokens['prof']}")
             instructor.click_and_load("#signin")
@@ -142,7 +157,8 @@ def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
     sheets = tmp_path / "sheets"
     sheets.mkdir()
     rows = ", ".join("[" + ", ".join(row) + "]" for row in matrix)
-    (sheets / "ada.toml").write_text(f"NET_LOSS = {loss}\nNET_GRADIENT = 0.25\nCORRELATION = [{rows}]\n"
+    (sheets / "ada.toml").write_text(f"NET_LOSS = {loss}\nNET_GRADIENT = 0.25\nNET_WEIGHT_AFTER_STEP = 0.5\n"
+                                     f"CORRELATION = [{rows}]\n"
                                      f"DERIVATIVE = {json.dumps(derivative)}\n")
     out = tmp_path / "graded"
     run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", EXAM, str(sheets / "ada.toml"), "--out",

@@ -38,6 +38,25 @@
     for (var r = 0; r < rows; r++) { out.push(values.slice(r * cols, (r + 1) * cols)); }
     return out;
   }
+  // Typed but not yet saved answers are also kept in this browser, so a page closed or reloaded while
+  // the connection is down loses nothing: on the next load they are put back and saved.
+  var storeKey = "dlgrade-unsaved:" + exam.getAttribute("data-sitting");
+  function kept() {
+    try { return JSON.parse(localStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
+  }
+  function keep(key, value) {
+    var all = kept();
+    if (value === undefined) { delete all[key]; } else { all[key] = value; }
+    try { localStorage.setItem(storeKey, JSON.stringify(all)); } catch (e) { /* storage full or off */ }
+  }
+  if (exam.getAttribute("data-accepting") !== "yes") {
+    try { localStorage.removeItem(storeKey); } catch (e) { /* nothing kept */ }
+  }
+  function fill(box, value) {
+    var inputs = box.querySelectorAll("input.cell");
+    var flat = Array.isArray(value) ? [].concat.apply([], value) : [value];
+    flat.forEach(function (v, k) { if (inputs[k]) { inputs[k].value = v; } });
+  }
   function unsaved() { return boxes.filter(function (b) { return b._version > b._saved; }).length; }
   function showState(text) {
     var n = unsaved();
@@ -72,6 +91,7 @@
           return;
         }
         box._saved = Math.max(box._saved, version);
+        if (box._saved >= box._version) { keep(box.getAttribute("data-key")); }
         saved.classList.remove("bad");
         saved.textContent = "saved " + res.data.saved_at.substring(11, 19);
         if (res.data.readings) { showReadings(box, res.data.readings); }
@@ -118,6 +138,7 @@
     var saveTimer = null, previewTimer = null;
     box.addEventListener("input", function () {
       box._version += 1;
+      keep(box.getAttribute("data-key"), valueOf(box));
       showState();
       clearTimeout(saveTimer);
       saveTimer = setTimeout(function () { save(box); }, SAVE_DELAY);
@@ -126,6 +147,12 @@
         previewTimer = setTimeout(function () { preview(box); }, PREVIEW_DELAY);
       }
     });
+    var restored = exam.getAttribute("data-accepting") === "yes" ? kept()[box.getAttribute("data-key")] : undefined;
+    if (restored !== undefined) {
+      fill(box, restored);
+      box._version = 1;
+      save(box);
+    }
     if (box.getAttribute("data-kind") === "expression" && box.querySelector("input.cell").value) { preview(box); }
   });
   // Retry unsaved answers (a lost connection loses nothing typed on this page).
