@@ -226,6 +226,56 @@ def sheet_value(field: Field, value: Any) -> Any:
     return [[cell(v) for v in r] for r in value]
 
 
+def typed_from_sheet(field: Field, value: Any) -> Any:
+    """A value read from an answer sheet as the field's typed text; None when it is not of the field's form."""
+    def cell(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            return None
+        return v if isinstance(v, str) else repr(v)
+
+    if field.kind == "expression" or field.shape == ():
+        return cell(value)
+    rows = value if len(field.shape) == 2 else [value]
+    columns = field.shape[-1]
+    if (not isinstance(rows, list) or len(rows) != (field.shape[0] if len(field.shape) == 2 else 1)
+            or any(not isinstance(r, list) or len(r) != columns for r in rows)):
+        return None
+    cells = [[cell(v) for v in r] for r in rows]
+    if any(v is None for r in cells for v in r):
+        return None
+    return cells if len(field.shape) == 2 else cells[0]
+
+
+def fill_from_sheet(course: Course, a: CourseAssignment, student: str, sheet_path, now: _dt.datetime | None = None
+                    ) -> tuple[list[str], list[str]]:
+    """Save the answers of an uploaded TOML/YAML sheet into the student's fields (read safely, never run).
+
+    Returns (the keys filled, what was left out and why). Refused when the sheet cannot be read at all.
+    """
+    from grader.sheets import read_sheet
+
+    now = now or utcnow()
+    contents = read_sheet(sheet_path)
+    if not contents.ok:
+        raise Refused(400, f"the sheet could not be read: {contents.error}")
+    fields = fields_of(PAPERS.compiled(a, student))
+    filled, left_out = [], []
+    for field in fields:
+        if field.key in contents.problems:
+            left_out.append(f"{field.key}: {contents.problems[field.key].message}")
+        if field.key not in contents.values:
+            continue
+        typed = typed_from_sheet(field, contents.values[field.key])
+        if typed is None:
+            left_out.append(f"{field.key}: not {field.form}")
+            continue
+        save_answer(course, a, field, student, typed, now)
+        filled.append(field.key)
+    known = {f.key for f in fields}
+    left_out += [f"{key}: not a key of your paper" for key in contents.values if key not in known]
+    return filled, left_out
+
+
 def answer_sheet(compiled, fields: list[Field], saved: dict[str, Any], student: str) -> str:
     """The TOML answer sheet of the saved answers (blank keys left blank, as on a blank sheet)."""
     from grader.sheets import render_sheet

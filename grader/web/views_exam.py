@@ -102,7 +102,10 @@ def paper(name: str):
     final = None
     if sitting.ended and visible:
         final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
-    return app_page("exam_paper.html", a=a, sitting=sitting, now=now, compiled=compiled,
+    filled = request.args.get("filled", type=int)
+    left_out = [line[:300] for line in request.args.getlist("left_out")[:12]]
+    return app_page("exam_paper.html", a=a, sitting=sitting, now=now, compiled=compiled, filled=filled,
+                    left_out=left_out,
                     sections=paper_sections(compiled, saved), final=final, visible=visible,
                     seconds_left=sitting.seconds_left(now))
 
@@ -175,6 +178,30 @@ def submit(name: str):
     a = exam_or_404(name)
     exams.submit(course_of(), a, g.identity.user_id)
     return redirect(url_for("exam.paper", name=a.name))
+
+
+@bp.post("/<name>/sheet")
+@signed_in("student")
+def fill_from_sheet(name: str):
+    """Fill the fields from an answer sheet (TOML or YAML), to check and hand in here."""
+    import tempfile
+    from pathlib import Path
+
+    from grader.sheets import MAX_SHEET_BYTES, SHEET_FORMATS
+
+    a = exam_or_404(name)
+    file = request.files.get("file")
+    suffix = Path(file.filename or "").suffix.lower() if file is not None else ""
+    if suffix not in SHEET_FORMATS:
+        raise Refused(415, f"choose an answer sheet: a file ending in {', '.join(SHEET_FORMATS)}")
+    data = file.stream.read(MAX_SHEET_BYTES + 1)
+    if len(data) > MAX_SHEET_BYTES:
+        raise Refused(413, f"an answer sheet is at most {MAX_SHEET_BYTES:,} bytes")
+    with tempfile.TemporaryDirectory(prefix="dlgrade-sheet-") as folder:
+        path = Path(folder) / f"answers{suffix}"      # the student's file name never reaches a path
+        path.write_bytes(data)
+        filled, left_out = exams.fill_from_sheet(course_of(), a, g.identity.user_id, path)
+    return redirect(url_for("exam.paper", name=a.name, filled=len(filled), left_out=left_out[:12]))
 
 
 @bp.get("/<name>/sheet.toml")

@@ -65,8 +65,17 @@ def test_after_the_deadline_answers_are_refused_and_the_saved_ones_handed_in(exa
     server = start_server(course_dir, workers=1, env=env)
     ada = signed_in(server, tokens["ada"])
     open_exam(ada)
-    assert save(ada, "NET_LOSS", "0.25")[0] == 200
-    assert save(ada, "CONV_PARAMETERS", "12")[0] == 200
+    # An answer sheet fills the fields (read, never run); what does not fit is named, nothing else changes.
+    status, _ = ada.upload(f"/exam/{EXAM}/sheet", "mine.toml",
+                           b'NET_LOSS = 0.25\nCONV_PARAMETERS = 12\nCORRELATION = "abc"\nNOT_A_KEY = 1\n')
+    assert status == 302
+    status, page = ada.get(ada.last_headers["Location"].replace(server.base, ""))
+    filled = re.search(r'id="sheet-filled">(.*?)</section>', page, re.S).group(1)
+    assert "2 answers filled in" in filled
+    assert "CORRELATION: not a matrix" in filled and "NOT_A_KEY: not a key of your paper" in filled
+    assert 'id="in-NET_LOSS-0-0" value="0.25"' in page and 'id="in-CORRELATION-0-0" value=""' in page
+    status, page = ada.upload(f"/exam/{EXAM}/sheet", "mine.py", b"NET_LOSS = 1\n")
+    assert status == 415
 
     move_opening(course_dir, "ada", 90 + 1)           # within the 2-minute grace: still taken
     status, body = save(ada, "CONV_PARAMETERS", "13")

@@ -106,3 +106,16 @@ def test_the_deadline_is_the_duration_or_the_closing_plus_the_extension():
     assert exams.student_deadline(_exam(duration_minutes=90, closes_at=closes), opened, 90, 15) == \
         closes + _dt.timedelta(minutes=15)
     assert exams.student_deadline(_exam(), opened, None, 0) is None
+
+
+def test_a_sheets_values_become_the_fields_text_or_are_left_out():
+    assert exams.typed_from_sheet(NUMBER, 0.25) == "0.25"
+    assert exams.typed_from_sheet(NUMBER, 12) == "12"
+    assert exams.typed_from_sheet(NUMBER, True) is None
+    assert exams.typed_from_sheet(PAIR, [1, 2.5]) == ["1", "2.5"]
+    assert exams.typed_from_sheet(PAIR, [1, 2, 3]) is None
+    assert exams.typed_from_sheet(GRID, [[1, 2, 3], [4, 5, 6]]) == [["1", "2", "3"], ["4", "5", "6"]]
+    assert exams.typed_from_sheet(GRID, [[1, 2, 3], [4, 5]]) is None
+    assert exams.typed_from_sheet(GRID, "abc") is None
+    assert exams.typed_from_sheet(EXPR, "2*x") == "2*x"
+    assert exams.typed_from_sheet(EXPR, {"a": 1}) is None
