@@ -386,8 +386,12 @@ def open_exam(course: Course, a: CourseAssignment, student: str, now: _dt.dateti
             raise Refused(403, f"{a.name} opens at {policy.opens_at.isoformat()}")
         if policy.closes_at is not None and now >= policy.closes_at:
             raise Refused(403, f"{a.name} closed at {policy.closes_at.isoformat()}")
-        conn.execute(sa.insert(X.sittings).values(assignment=a.name, student=student, opened_at=now,
-                                                  duration_minutes=policy.duration_minutes))
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(X.sittings).values(assignment=a.name, student=student, opened_at=now,
+                                                          duration_minutes=policy.duration_minutes))
+        except sa.exc.IntegrityError:   # opened at the same moment by another request: that one counts
+            return sitting(course, conn, a, student, now)
         record_event(conn, a.name, student, "open", student, now)
     course.gradebook.record_start(student, a.name, now)
     with course.engine.begin() as conn:
@@ -447,8 +451,13 @@ def submit(course: Course, a: CourseAssignment, student: str, now: _dt.datetime 
     """The student hands in the saved answers; returns the upload id."""
     now = now or utcnow()
     sweep(course, a, now, student=student)
+    from grader.web.submissions import standing
+
     with course.writer.begin() as conn:
         current = _taking(course, conn, a, student, now)
+        if standing(course, conn, a, student, now).attempts_left == 0:
+            raise Refused(403, f"you have used all {a.policy.max_attempts} attempts on {a.name}; ask your "
+                               "instructor if you need another")
         return _hand_in(course, conn, a, current, now, how="student", by=student)
 
 
