@@ -174,6 +174,43 @@ def expression_preview(field_check, text: str) -> dict:
             "mathml": '<math display="block">' + mathml(parsed.expr, printer="presentation") + "</math>"}
 
 
+_STATEMENT = re.compile(r"^\s*([A-Za-z]\w{0,20})(?:\(\s*([A-Za-z]\w{0,20})\s*\))?\s*=\s*(.+?)\s*$")
+
+
+def prompt_formulas(prompt: str, check) -> list[str]:
+    """The formulas a prompt states in its code blocks (``f(x) = exp(2x^2 + 3x)``), as MathML.
+
+    Each right-hand side is read by the same parser and grammar as the question's expression
+    answer, so the page shows the formula as the grader reads such text; a line the parser does
+    not take (a definition in words, another symbol) stays as the prompt's text only.
+    """
+    import html
+
+    from sympy.printing.mathml import mathml
+
+    from grader.checks.mathparse import ParseError, parse
+
+    out = []
+    inside = False
+    for line in prompt.splitlines():
+        if line.strip().startswith("```"):
+            inside = not inside
+            continue
+        match = _STATEMENT.match(line) if inside else None
+        if match is None:
+            continue
+        name, variable, rhs = match.groups()
+        rhs = re.split(r",\s{2,}|,\s+where\b", rhs)[0]
+        try:
+            expr = parse(rhs, check.grammar).expr
+        except (ParseError, ValueError):
+            continue
+        lhs = f"<mi>{html.escape(name)}</mi>" + (
+            f"<mo>(</mo><mi>{html.escape(variable)}</mi><mo>)</mo>" if variable else "")
+        out.append(f'<math display="block"><mrow>{lhs}<mo>=</mo>{mathml(expr, printer="presentation")}</mrow></math>')
+    return out
+
+
 def check_value(field: Field, value: Any) -> Any:
     """A saved value checked against its field's form: text, or lists of text of the field's shape."""
     def text(v, limit):

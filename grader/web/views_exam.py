@@ -47,7 +47,11 @@ def paper_sections(compiled, saved: dict) -> list[dict]:
     """The paper as the page shows it: per question, the prompt as HTML, its matrices, its fields."""
     from grader.exam.paper import markdown_to_html
 
+    from grader.sheets import answer_keys
+
     fields = exams.fields_of(compiled)
+    expression_checks = {k.question: k.check for k in answer_keys(compiled)
+                         if getattr(k.check, "kind", "") == "expression"}
     sections = []
     for number, question in enumerate(compiled.questions, start=1):
         given = (question.cases[0].meta or {}).get("given", {}) if question.cases else {}
@@ -59,7 +63,9 @@ def paper_sections(compiled, saved: dict) -> list[dict]:
             own.append({"field": f, "rows": _cells(f, saved.get(f.key))})
         sections.append({"number": number, "title": question.title[:1].upper() + question.title[1:],
                          "points": question.points, "prompt": markdown_to_html(question.prompt.strip()),
-                         "matrices": matrices, "fields": own})
+                         "matrices": matrices, "fields": own,
+                         "formulas": exams.prompt_formulas(question.prompt, expression_checks[question.name])
+                         if question.name in expression_checks else []})
     return sections
 
 

@@ -76,6 +76,8 @@ def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
             assert student.text("#time-left").endswith("min") or ":" in student.text("#time-left")
             assert student.js("document.querySelectorAll('#grid-CORRELATION tr').length") == len(matrix)
             assert student.js("document.querySelectorAll('table.matrix').length") >= 3   # image, filter, ...
+            # the derivative question's function, drawn as a formula (MathML: no script, no font fetched)
+            assert student.js("document.querySelectorAll('.formulas math').length") >= 1
 
             student.type_into("#in-NET_LOSS-0-0", loss)
             student.type_into("#in-NET_GRADIENT-0-0", "1/4")

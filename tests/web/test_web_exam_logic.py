@@ -119,3 +119,13 @@ def test_a_sheets_values_become_the_fields_text_or_are_left_out():
     assert exams.typed_from_sheet(GRID, "abc") is None
     assert exams.typed_from_sheet(EXPR, "2*x") == "2*x"
     assert exams.typed_from_sheet(EXPR, {"a": 1}) is None
+
+
+def test_a_prompts_formulas_are_drawn_as_the_parser_reads_them():
+    check = Expression(symbols=("x",))
+    prompt = "Give df/dx of\n\n```\nf(x) = x^3 exp(-2x)\nnot a formula\ng(x) = 2*y\n```\n\nh(x) = x outside a block\n"
+    (formula,) = exams.prompt_formulas(prompt, check)     # g uses a symbol the question does not have
+    assert formula.startswith('<math display="block"><mrow><mi>f</mi><mo>(</mo><mi>x</mi><mo>)</mo><mo>=</mo>')
+    assert "<msup><mi>x</mi><mn>3</mn></msup>" in formula
+    with_words = "```\nf(x) = sigma(2x - 3),  where sigma(u) = 1/(1 + exp(-u))\n```"
+    assert len(exams.prompt_formulas(with_words, check)) == 1
