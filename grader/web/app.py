@@ -44,7 +44,7 @@ REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; fram
 
 
 def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tuple[int, float] = (10, 60.0),
-               upload_limit: tuple[int, float] = (10, 60.0)) -> Flask:
+               upload_limit: tuple[int, float] = (10, 60.0), preview_limit: tuple[int, float] = (240, 60.0)) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=course.secret_key(),
@@ -57,7 +57,10 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions["dlgrade_course"] = course
-    app.extensions["dlgrade_limits"] = {"signin": RateLimit(*signin_limit), "upload": RateLimit(*upload_limit)}
+    # preview: an exam's expression preview parses in this process (bounded by the parser): a typist
+    # needs a few a second, a script probing the parser is slowed to that.
+    app.extensions["dlgrade_limits"] = {"signin": RateLimit(*signin_limit), "upload": RateLimit(*upload_limit),
+                                        "preview": RateLimit(*preview_limit)}
 
     @app.before_request
     def identify():

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, g, jsonify, redirect, request, url_for
 from flask import Response
 
 from grader.web import exams
-from grader.web.app import app_page, assignment_or_404, course_of, signed_in
+from grader.web.app import app_page, assignment_or_404, course_of, limit, signed_in
 from grader.web.course import utcnow
 from grader.web.submissions import Refused
 
@@ -40,6 +40,8 @@ def _field(a, key: str) -> tuple[object, exams.Field]:
 def _json_refusal(exc: Refused):
     response = jsonify({"error": exc.message, "status": exc.status})
     response.status_code = exc.status
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -150,6 +152,7 @@ def preview(name: str):
     """How the grader reads an expression field's text (the same parser, bounded)."""
     a = exam_or_404(name)
     try:
+        limit("preview", g.identity.user_id)
         _, field = _field(a, request.args.get("key", ""))
         if field.kind != "expression":
             raise Refused(400, f"{field.key} is not an expression")
