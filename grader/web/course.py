@@ -187,11 +187,27 @@ class Course:
         return due + _dt.timedelta(minutes=extension_minutes) if due is not None else None
 
     def hidden_visible(self, conn, assignment: CourseAssignment, now: _dt.datetime | None = None) -> bool:
-        """Whether students see their hidden questions' results now."""
+        """Whether students see their hidden questions' results now.
+
+        ``after_due``: from the due date moved by the longest extension any student holds, so no
+        student still working can be handed a classmate's results.
+        """
         settings = self.settings(conn, assignment.name)
         if settings.released_at is not None or settings.hidden_results == "at_once":
             return True
         if settings.hidden_results == "after_due":
             due = deadline(assignment.policy)
-            return due is None or (now or utcnow()) >= due
+            if due is None:
+                return True
+            # Not before the last student's extended deadline: classmates would pass results on.
+            last = due + _dt.timedelta(minutes=self.longest_extension_minutes(conn, assignment.name))
+            return (now or utcnow()) >= last
         return False
+
+    def longest_extension_minutes(self, conn, assignment: str) -> float:
+        """The longest extension any student holds on ``assignment`` (each student's latest one counts)."""
+        latest: dict[str, float] = {}
+        for row in conn.execute(sa.select(T.extensions.c.student, T.extensions.c.minutes)
+                                .where(T.extensions.c.assignment == assignment).order_by(T.extensions.c.id)):
+            latest[row.student] = float(row.minutes)
+        return max(latest.values(), default=0.0)

@@ -57,3 +57,34 @@ def test_tokens_are_stored_hashed_and_never_look_like_an_option():
         assert tokens.verify(conn, issued[7]).user_id == "s7"
         assert tokens.verify(conn, issued[7][:-1]) is None and tokens.verify(conn, "") is None
     engine.dispose()
+
+
+def test_hidden_results_after_due_wait_for_the_longest_extension(tmp_path, monkeypatch):
+    """``after_due``: not at the due date while a student still works on an extension (their
+    latest one counts), from the end of the longest one on."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from grader.web import course as course_module
+    from grader.web import tables as T
+
+    due = dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(course_module, "deadline", lambda policy: due)   # 01 as given has no due date
+    course = Course(write_course(tmp_path / "course", hidden="after_due"))
+    try:
+        a = course.assignments["01_backprop"]
+        after = due + dt.timedelta(minutes=1)
+        with course.writer.begin() as conn:
+            assert not course.hidden_visible(conn, a, now=due - dt.timedelta(minutes=1))
+            assert course.hidden_visible(conn, a, now=after)
+            for student, minutes in (("bob", 600), ("bob", 90), ("cy", 30)):   # bob's latest is 90 minutes
+                conn.execute(sa.insert(T.extensions).values(
+                    assignment=a.name, student=student, minutes=minutes, reason="illness", created_by="prof",
+                    created_at=due))
+            assert course.longest_extension_minutes(conn, a.name) == 90
+            assert not course.hidden_visible(conn, a, now=after)
+            assert not course.hidden_visible(conn, a, now=due + dt.timedelta(minutes=89))
+            assert course.hidden_visible(conn, a, now=due + dt.timedelta(minutes=90))
+    finally:
+        course.close()
