@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from grader.web import exams, records, render, submissions
+from grader.web import records, render, submissions
 from grader.web.app import course_of, error_response, limit, signed_in
+from grader.web.visibility import upload_view
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -50,16 +51,13 @@ def submit(name: str):
 @signed_in()
 def status(upload_id: int):
     course = course_of()
-    student = None if g.identity.is_instructor else g.identity.user_id
     with course.engine.begin() as conn:
-        upload = submissions.own_upload(conn, upload_id, student)
-        if upload is None:
+        view = upload_view(course, conn, upload_id, g.identity)
+        if view is None:
             abort(404)
-        out = submissions.upload_status(conn, upload)
-        a = course.assignments[upload.assignment]
-        if out["grading_id"] is not None and (g.identity.is_instructor or exams.results_visible(course, conn, a)):
+        out = view.status
+        if out["grading_id"] is not None and view.results:
             grading = records.grading(conn, out["grading_id"])
-            show = g.identity.is_instructor or course.hidden_visible(conn, a)
-            out["result"] = render.result_summary(grading.results, show_hidden=show)
+            out["result"] = render.result_summary(grading.results, show_hidden=view.hidden)
             out["report_url"] = url_for("student.report", upload_id=upload_id)
     return jsonify(out)

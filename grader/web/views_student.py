@@ -7,9 +7,10 @@ import secrets
 from flask import Blueprint, abort, g, redirect, request, send_file, session, url_for
 from flask import Response
 
-from grader.web import exams, render, submissions, tokens
+from grader.web import render, submissions, tokens
 from grader.web.app import app_page, assignment_or_404, course_of, limit, signed_in, REPORT_CSP
 from grader.web import records
+from grader.web.visibility import upload_view
 
 bp = Blueprint("student", __name__)
 TEMPLATE_FILES = {"py": "{module}.py", "ipynb": "{module}.ipynb", "instructions": "instructions.md"}
@@ -97,30 +98,28 @@ def upload(name: str):
 def submission(upload_id: int):
     course = course_of()
     with course.engine.begin() as conn:
-        upload = submissions.own_upload(conn, upload_id, g.identity.user_id)
-        if upload is None:
+        view = upload_view(course, conn, upload_id, g.identity)
+        if view is None:
             abort(404)
-        status = submissions.upload_status(conn, upload)
-    return app_page("submission.html", upload=upload, status=status, a=course.assignments[upload.assignment])
+    return app_page("submission.html", upload=view.upload, status=view.status,
+                    a=course.assignments[view.upload.assignment])
 
 
 @bp.get("/s/<int:upload_id>/report")
 @signed_in()
 def report(upload_id: int):
     course = course_of()
-    student = None if g.identity.is_instructor else g.identity.user_id
     with course.engine.begin() as conn:
-        upload = submissions.own_upload(conn, upload_id, student)
-        if upload is None:
+        view = upload_view(course, conn, upload_id, g.identity)
+        if view is None:
             abort(404)
-        status = submissions.upload_status(conn, upload)
-        if status["grading_id"] is None:
+        upload, show_hidden = view.upload, view.hidden
+        if view.status["grading_id"] is None:
             return redirect(url_for("student.submission", upload_id=upload_id))
-        grading = records.grading(conn, status["grading_id"])
         a = course.assignments[upload.assignment]
-        show_hidden = g.identity.is_instructor or course.hidden_visible(conn, a)
-        if not g.identity.is_instructor and not exams.results_visible(course, conn, a):
+        if not view.results:
             raise submissions.Refused(403, f"the results of {a.name} are not released yet")
+        grading = records.grading(conn, view.status["grading_id"])
     notes = []
     if show_hidden:
         final = next((s for s in course.gradebook.final_scores(a.name) if s.student == upload.student), None)
