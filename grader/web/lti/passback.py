@@ -64,8 +64,8 @@ def queue_released(course, now: _dt.datetime | None = None) -> int:
                 L.users.c.issuer == link.issuer, L.users.c.role == "student")).all()
             for subject, user_id in people:
                 final = finals[link.assignment].get(user_id)
-                if final is None or final.score is None:
-                    continue
+                if final is None or final.score is None or not final.max_score:
+                    continue   # nothing counts yet, or the points are unknown until a grading records them
                 last = conn.execute(sa.select(L.sends.c.score, L.sends.c.max_score).where(
                     L.sends.c.link_id == link.id, L.sends.c.subject == subject,
                     L.sends.c.status != "superseded").order_by(L.sends.c.id.desc()).limit(1)).first()
