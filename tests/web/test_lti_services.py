@@ -4,7 +4,9 @@ through NRPS, and deep linking answered with a JWT the tool signs."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 
@@ -130,6 +132,22 @@ def test_released_grades_reach_the_lms_a_failed_send_is_retried_and_logged(stub)
 
         # The LMS pages are the instructor's: a student is refused.
         assert kim.get("/instructor/lti")[0] == 403
+        assert kim.get(f"/instructor/a/{ASSIGNMENT}/export-canvas.csv")[0] == 403
+
+    # The same final score in the LMSs' grade-import files.
+    status, text = prof.get(f"/instructor/a/{ASSIGNMENT}/export-canvas.csv")
+    assert status == 200
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] and len(rows[0]) == 6
+    assert rows[1][0] == "Points Possible" and float(rows[1][5]) == MAX_POINTS
+    [kim_row] = [r for r in rows[2:] if r[2] == "kim"]
+    assert kim_row[0] == "User u-17" and kim_row[3] == "kim" and float(kim_row[5]) == 25
+    status, text = prof.get(f"/instructor/a/{ASSIGNMENT}/export-moodle.csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    [kim_row] = [r for r in rows if r["ID number"] == "kim"]
+    assert kim_row["Email address"] == "u-17@example.test" and float(kim_row[list(kim_row)[-1]]) == 25
+    assert (kim_row["First name"], kim_row["Last name"]) == ("User", "u-17")
+    assert prof.get(f"/instructor/a/{ASSIGNMENT}/export-blackboard.csv")[0] == 404
 
 
 def test_a_send_to_a_platform_that_refuses_the_token_fails_visibly(stub):

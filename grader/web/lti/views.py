@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
 
-from grader.web.app import app_page, course_of, signed_in
-from grader.web.lti import EXTENSION, deeplink, identity, keys, passback, roster
+from grader.web.app import app_page, assignment_or_404, course_of, signed_in
+from grader.web.lti import EXTENSION, deeplink, exports, identity, keys, passback, roster
 from grader.web.lti import tables as L
 from grader.web.lti.launch import message_launch, oidc_login
 from grader.web.lti.platforms import find
@@ -238,3 +238,17 @@ def roster_sync():
         return refused(str(exc), 502)
     return redirect(url_for("lti.sends_page", synced=count))
 
+
+
+@bp.get("/instructor/a/<name>/export-<lms>.csv")
+@signed_in("instructor")
+def export_for_lms(name: str, lms: str):
+    """The assignment's final scores in Canvas's or Moodle's grade-import CSV."""
+    from flask import Response
+
+    a = assignment_or_404(name)
+    writers = {"canvas": exports.canvas_csv, "moodle": exports.moodle_csv}
+    if lms not in writers:
+        return refused(f"no export for {lms[:20]!r}: there are canvas and moodle", 404)
+    return Response(writers[lms](course_of(), a), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={a.name}-{lms}.csv"})
