@@ -19,7 +19,8 @@ Security, in one place:
 * Responses carry a Content-Security-Policy (scripts and styles from this
   site only; a report page: inline styles and data: images, nothing else),
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (a
-  sign-in link holds a token) and ``X-Frame-Options: DENY``.
+  sign-in link holds a token) and ``X-Frame-Options: DENY``; with LMS platforms
+  registered (:mod:`grader.web.lti`), only their origins may frame the site.
 * Sign-in is rate-limited per address, uploads per student.
 """
 

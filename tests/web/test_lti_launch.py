@@ -84,6 +84,8 @@ def test_student_and_instructor_launch_into_the_website(site, platform):
     assert (status, path) == (200, f"/a/{ASSIGNMENT}"), text
     assert "s123 (student)" in text                      # the course's user id: the SIS id
     assert student.get("/instructor/")[0] == 403          # a student session, like a sign-in link's
+    assert student.get("/lti/landing?to=/\\evil.example.test/")[0] == 302   # never off the site
+    assert student.last_headers["Location"].endswith("/") and "evil" not in student.last_headers["Location"]
 
     teacher = Client(site.base)
     state, nonce = oidc_login(teacher, "u-1")

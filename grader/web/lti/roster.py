@@ -19,7 +19,9 @@ from grader.web.lti.platforms import find
 
 
 class RosterError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int = 502):
+        super().__init__(message)
+        self.status = status   # 409: nothing to sync yet; 502: the platform failed
 
 
 def member_claims(member: dict) -> dict:
@@ -36,7 +38,7 @@ def sync_all(course, setup) -> int:
                                 .where(L.links.c.memberships_url.is_not(None)).distinct()).all()
     if not contexts:
         raise RosterError("no LMS course has shared its roster yet: launch dlgrade from the LMS course first "
-                          "(the launch carries the roster's address)")
+                          "(the launch carries the roster's address)", 409)
     recorded = 0
     for issuer, client_id, url in contexts:
         platform = find(setup.platforms, issuer, client_id)

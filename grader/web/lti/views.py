@@ -172,7 +172,7 @@ def cookie_blocked():
 def landing():
     """Where a launch ends: the page asked for if the session cookie was kept, else a new-window offer."""
     target = request.args.get("to", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):   # a path here, never another site
         target = "/"
     if g.get("identity") is None:
         return refused("your browser did not keep dlgrade's session inside the LMS page (third-party "
@@ -202,7 +202,8 @@ def deep_link():
     origin = urlsplit(form["return_url"])
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"form-action {origin.scheme}://{origin.netloc}; base-uri 'none'; object-src 'none'")
+        f"form-action {origin.scheme}://{origin.netloc}; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'")
     return response
 
 
@@ -235,7 +236,7 @@ def roster_sync():
     try:
         count = roster.sync_all(course, lti())
     except roster.RosterError as exc:
-        return refused(str(exc), 502)
+        return refused(str(exc), exc.status)
     return redirect(url_for("lti.sends_page", synced=count))
 
 
