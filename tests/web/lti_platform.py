@@ -10,6 +10,7 @@ type and payload.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -58,13 +59,13 @@ class Platform:
         data.update(kid=self.kid, alg="RS256", use="sig")
         return {"keys": [data]}
 
-    def register(self, course_dir: Path) -> Path:
+    def register(self, course_dir: Path, *, login_url: str = LOGIN_URL) -> Path:
         folder = course_dir / "lti" / "platforms"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "fake.toml"
         path.write_text(
             f'issuer = "{ISSUER}"\nclient_id = "{CLIENT_ID}"\ndeployment_ids = ["{DEPLOYMENT}"]\n'
-            f'auth_login_url = "{LOGIN_URL}"\nauth_token_url = "{self.services_base}/token"\n'
+            f'auth_login_url = "{login_url}"\nauth_token_url = "{self.services_base}/token"\n'
             f"key_set = '{json.dumps(self.jwks())}'\n"
             'user_id_claims = ["lis_person_sourcedid", "sub"]\n')
         return path
@@ -211,7 +212,21 @@ class Services:
                     return self.reply(200, {})
                 return self.refuse(404, ValueError("no such endpoint"))
 
+            def page(self, body: str):
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self):
+                if self.path.startswith("/auth?"):        # the platform's OIDC authorization: a plain page here
+                    return self.page("<!DOCTYPE html><title>LMS authorization</title><p id='lms-auth'>ok</p>")
+                if self.path.startswith("/course?"):      # an LMS course page that frames the tool
+                    src = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["frame"][0]
+                    return self.page("<!DOCTYPE html><title>LMS course</title>"
+                                     f"<iframe id='tool' src='{html.escape(src, quote=True)}'></iframe>")
                 if self.path.startswith("/memberships"):
                     try:
                         if NRPS_SCOPE not in services.bearer_scopes(self.headers):
