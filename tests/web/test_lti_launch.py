@@ -199,3 +199,17 @@ def test_jwks_serves_the_tool_key_made_by_the_command(tmp_path, start_server):
     # No platform registered: the launch says how to set LTI up.
     status, text = Client(server.base).get("/lti/login?iss=x&login_hint=y")
     assert status == 404 and "docs/lti.md" in text
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_launch_and_replay_with_a_postgresql_gradebook(tmp_path, platform, start_server, db_url):
+    course_dir = make_course(tmp_path, platform)
+    site = start_server(course_dir, db=db_url, workers=0, env={"DLGRADE_LTI_SEND_SECONDS": "0"})
+    client = Client(site.base)
+    state, nonce = oidc_login(client, "u-17")
+    token = platform.id_token(nonce, sub="u-17", roles=[LEARNER], sourcedid="s123",
+                              custom={"assignment": ASSIGNMENT})
+    status, text, path = follow(client, launch(client, state, token)[0])
+    assert (status, path) == (200, f"/a/{ASSIGNMENT}") and "s123 (student)" in text
+    status, text = launch(client, state, token)
+    assert status == 403 and "already used" in text
