@@ -102,8 +102,10 @@ class Platform:
 class Services:
     """The platform's token, AGS and NRPS endpoints on 127.0.0.1, checking every request."""
 
-    def __init__(self, tool_jwks_url: str, *, members: list[dict] | None = None):
+    def __init__(self, tool_jwks_url: str, *, members: list[dict] | None = None, tool_jwks: dict | None = None):
         self.tool_jwks_url = tool_jwks_url
+        self.tool_jwks = tool_jwks          # the tool's key set itself, for tests without a website
+        self.score_posts = 0                # score requests received, accepted or not
         self.members = members or []
         self.scores: list[dict] = []        # accepted score payloads
         self.problems: list[str] = []       # every request refused, and why
@@ -123,8 +125,11 @@ class Services:
         self.server.server_close()
 
     def tool_key(self, kid: str):
-        with urllib.request.urlopen(self.tool_jwks_url, timeout=30) as response:
-            keys = json.load(response)["keys"]
+        if self.tool_jwks is not None:
+            keys = self.tool_jwks["keys"]
+        else:
+            with urllib.request.urlopen(self.tool_jwks_url, timeout=30) as response:
+                keys = json.load(response)["keys"]
         match = [k for k in keys if k.get("kid") == kid]
         if not match:
             raise ValueError(f"no tool key with kid {kid!r} at {self.tool_jwks_url}")
@@ -199,6 +204,7 @@ class Services:
                         return self.refuse(400, exc)
                     return self.reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
                 if self.path == "/lineitems/1/scores":
+                    services.score_posts += 1
                     try:
                         score = services.check_score(self.headers, body)
                     except PermissionError as exc:

@@ -112,9 +112,9 @@ def deliver_due(course, setup, now: _dt.datetime | None = None) -> int:
         except Exception as exc:   # any failure is one failed try, logged; the send stays
             log.warning("grade send %s failed (try %d): %s", send.id, attempt, exc)
             finish(course, send.id, ok=False, attempt=attempt, error=str(exc)[:2000],
-                   http_status=services.http_status(exc))
+                   http_status=services.http_status(exc), now=now)
         else:
-            finish(course, send.id, ok=True, attempt=attempt)
+            finish(course, send.id, ok=True, attempt=attempt, now=now)
             delivered += 1
     return delivered
 
@@ -140,8 +140,8 @@ def post_score(connector, send) -> None:
 
 
 def finish(course, send_id: int, *, ok: bool, attempt: int, error: str | None = None,
-           http_status: int | None = None) -> None:
-    now = utcnow()
+           http_status: int | None = None, now: _dt.datetime | None = None) -> None:
+    now = max(now or utcnow(), utcnow())
     with course.writer.begin() as conn:
         conn.execute(sa.insert(L.send_log).values(send_id=send_id, at=now, ok=ok, http_status=http_status,
                                                   error=error))
