@@ -5,6 +5,7 @@ page that says why (forged, expired, replayed, unknown deployment, a launch whos
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from conftest import ROOT, Client, write_course
+from conftest import ROOT, Client, Server, write_course
 from lti_platform import CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, LOGIN_URL, Platform, new_key
 
 ASSIGNMENT = "01_backprop"
@@ -27,15 +28,18 @@ def make_course(tmp_path, platform: Platform, **kwargs):
     return course_dir
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def platform():
     return Platform()
 
 
-@pytest.fixture
-def site(tmp_path, platform, start_server):
-    course_dir = make_course(tmp_path, platform)
-    return start_server(course_dir, workers=0, env={"DLGRADE_LTI_SEND_SECONDS": "0"})
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, platform):
+    """One server for the launch tests of this file (each test signs in users of its own)."""
+    course_dir = make_course(tmp_path_factory.mktemp("lti"), platform)
+    server = Server(course_dir, workers=0, env={"DLGRADE_LTI_SEND_SECONDS": "0"}).start()
+    yield server
+    server.stop()
 
 
 def oidc_login(client: Client, login_hint: str) -> tuple[str, str]:
@@ -103,7 +107,7 @@ def test_student_and_instructor_launch_into_the_website(site, platform):
 def test_a_teaching_assistant_is_an_instructor_and_an_observer_is_refused(site, platform):
     ta = Client(site.base)
     state, nonce = oidc_login(ta, "u-2")
-    token = platform.id_token(nonce, sub="u-2", roles=[
+    token = platform.id_token(nonce, sub="u-2", link="link-2", roles=[
         "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"])
     status, text, path = follow(ta, launch(ta, state, token)[0])
     assert path == "/instructor/" and "u-2 (instructor)" in text   # no SIS id: the LMS's sub
@@ -178,27 +182,27 @@ def test_a_launch_whose_login_cookie_was_blocked_offers_a_new_window(site, platf
     assert status == 401 and "new window" in text
 
 
-def test_jwks_serves_the_tool_key_made_by_the_command(tmp_path, start_server):
+def test_the_key_command_makes_a_private_key_for_the_owner_only(tmp_path):
+    from grader.web.lti import keys
+
     course_dir = write_course(tmp_path / "course")
-    made = subprocess.run([sys.executable, "-m", "grader.cli", "serve", "lti-keys", "--course", str(course_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "grader.cli", "serve", "lti-keys", "--course", str(course_dir)]
+    made = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
-    private = course_dir / "lti" / "tool_private.pem"
-    assert private.stat().st_mode & 0o777 == 0o600
-    again = subprocess.run([sys.executable, "-m", "grader.cli", "serve", "lti-keys", "--course", str(course_dir)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and "--replace" in again.stderr
+    assert (course_dir / "lti" / "tool_private.pem").stat().st_mode & 0o777 == 0o600
+    assert keys.jwks(course_dir / "lti")["keys"][0]["kid"] in made.stdout
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "--replace" in again.stderr   # the platforms know the first key
 
-    import json
 
-    server = start_server(course_dir, workers=0)
-    status, text = Client(server.base).get("/lti/jwks")
-    key = json.loads(text)["keys"][0]
-    assert status == 200 and key["kty"] == "RSA" and key["alg"] == "RS256" and "d" not in key
-    assert key["kid"] in made.stdout
-    # No platform registered: the launch says how to set LTI up.
-    status, text = Client(server.base).get("/lti/login?iss=x&login_hint=y")
-    assert status == 404 and "docs/lti.md" in text
+def test_jwks_serves_the_public_key_only(site):
+    from grader.web.lti import keys
+
+    status, text = Client(site.base).get("/lti/jwks")
+    [key] = json.loads(text)["keys"]
+    assert status == 200 and key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig"
+    assert "d" not in key and "p" not in key                         # no private part
+    assert key == keys.jwks(site.course_dir / "lti")["keys"][0]
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -240,3 +240,9 @@ def test_deep_linking_returns_a_link_signed_by_the_tool(stub):
     assert prof.post_form("/lti/deep-link", {"assignment": "99_nothing"})[0] == 400
     kim = sign_in(site, stub.platform, "u-17", [LEARNER], "kim", custom={"assignment": ASSIGNMENT})
     assert kim.get("/lti/deep-link")[0] == 403
+    student = Client(site.base)
+    state, nonce = oidc_login(student, "u-18")
+    status, text = launch(student, state, stub.platform.id_token(
+        nonce, sub="u-18", roles=[LEARNER], message_type="LtiDeepLinkingRequest", extra=settings))
+    assert status == 403 and "only an instructor" in text
+    assert student.get("/")[0] == 302                                 # and not signed in

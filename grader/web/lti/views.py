@@ -114,6 +114,8 @@ def launch():
     if user_id is None:
         return refused(f"the launch carries none of {list(platform.user_id_claims)} to tell who you are: "
                        "ask the LMS administrator to share it with dlgrade")
+    if message.is_deep_link_launch() and role != "instructor":
+        return refused("only an instructor can choose what dlgrade adds to the course")
     course = course_of()
     assignment = None
     with course.writer.begin() as conn:
@@ -125,8 +127,6 @@ def launch():
     if role == "student":
         course.gradebook.add_student(user_id, name=claims.get("name") or None, email=claims.get("email") or None)
     if message.is_deep_link_launch():
-        if role != "instructor":
-            return refused("only an instructor can choose what dlgrade adds to the course")
         return redirect(url_for("lti.deep_link"))
     if assignment and role == "instructor":
         return redirect(url_for("lti.landing", to=url_for("instructor.assignment", name=assignment)))
