@@ -106,6 +106,8 @@ class Services:
         self.tool_jwks_url = tool_jwks_url
         self.tool_jwks = tool_jwks          # the tool's key set itself, for tests without a website
         self.score_posts = 0                # score requests received, accepted or not
+        self.hang_next_score = False        # hold the next score request unanswered until `released`
+        self.released = threading.Event()
         self.members = members or []
         self.scores: list[dict] = []        # accepted score payloads
         self.problems: list[str] = []       # every request refused, and why
@@ -205,6 +207,10 @@ class Services:
                     return self.reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
                 if self.path == "/lineitems/1/scores":
                     services.score_posts += 1
+                    if services.hang_next_score:      # a request whose sender dies: never recorded
+                        services.hang_next_score = False
+                        services.released.wait(120)
+                        return None
                     try:
                         score = services.check_score(self.headers, body)
                     except PermissionError as exc:

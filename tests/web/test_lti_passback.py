@@ -6,10 +6,14 @@ is lost or sent twice. The platform is the stub of lti_platform.py on 127.0.0.1.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import signal
+import subprocess
+import sys
 
 import sqlalchemy as sa
 
-from conftest import write_course
+from conftest import ROOT, wait_until, write_course
 from grader.web.course import Course
 from grader.web.lti import identity, keys, passback, setup_for
 from grader.web.lti import tables as L
@@ -37,26 +41,38 @@ def override(course, score: float) -> None:
     course.gradebook.override("kim", ASSIGNMENT, score, reason="graded by hand", by="prof")
 
 
-def test_retries_follow_the_backoff_and_nothing_is_lost(tmp_path):
-    platform = Platform()
+def linked_course(course_dir, services) -> tuple[Course, object]:
+    """A course whose student kim (LMS subject u-17) has 20 points and a link with a line item."""
+    course = Course(course_dir)
+    setup = setup_for(course)
+    course.gradebook.add_assignment(ASSIGNMENT, max_score=31)
+    course.gradebook.add_student("kim")
+    override(course, 20)
+    [registered] = setup.platforms
+    with course.writer.begin() as conn:
+        identity.remember(conn, registered, "u-17", "kim", "student")
+        conn.execute(sa.insert(L.links).values(
+            issuer=ISSUER, client_id=CLIENT_ID, deployment_id=DEPLOYMENT, context_id="course-42",
+            resource_link_id="link-1", assignment=ASSIGNMENT, lineitem=f"{services.base}/lineitems/1",
+            ags_scopes=[LINEITEM_SCOPE, SCORE_SCOPE], updated_at=passback.utcnow()))
+    return course, setup
+
+
+def registered_course(tmp_path, platform, services):
     course_dir = write_course(tmp_path / "course")          # hidden results shown at once: released
     keys.generate(course_dir / "lti")
-    with Services("", tool_jwks=keys.jwks(course_dir / "lti")) as services:
-        platform.services_base = services.base
-        platform.register(course_dir)
-        course = Course(course_dir)
+    services.tool_jwks = keys.jwks(course_dir / "lti")
+    platform.services_base = services.base
+    platform.register(course_dir)
+    return course_dir
+
+
+def test_retries_follow_the_backoff_and_nothing_is_lost(tmp_path):
+    platform = Platform()
+    with Services("") as services:
+        course_dir = registered_course(tmp_path, platform, services)
+        course, setup = linked_course(course_dir, services)
         try:
-            setup = setup_for(course)
-            course.gradebook.add_assignment(ASSIGNMENT, max_score=31)
-            course.gradebook.add_student("kim")
-            override(course, 20)
-            [registered] = setup.platforms
-            with course.writer.begin() as conn:
-                identity.remember(conn, registered, "u-17", "kim", "student")
-                conn.execute(sa.insert(L.links).values(
-                    issuer=ISSUER, client_id=CLIENT_ID, deployment_id=DEPLOYMENT, context_id="course-42",
-                    resource_link_id="link-1", assignment=ASSIGNMENT, lineitem=f"{services.base}/lineitems/1",
-                    ags_scopes=[LINEITEM_SCOPE, SCORE_SCOPE], updated_at=passback.utcnow()))
 
             t0 = passback.utcnow()
             services.fail_scores = 1
@@ -103,3 +119,38 @@ def test_retries_follow_the_backoff_and_nothing_is_lost(tmp_path):
 def test_backoff_doubles_up_to_an_hour():
     assert [passback.backoff(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert passback.backoff(20) == passback.BACKOFF_MAX_SECONDS == 3600
+
+
+def test_a_sender_killed_mid_send_loses_nothing(tmp_path):
+    """SIGKILL the sender while the platform holds its score request; the send is delivered later, once."""
+    platform = Platform()
+    with Services("") as services:
+        course_dir = registered_course(tmp_path, platform, services)
+        course, setup = linked_course(course_dir, services)
+        try:
+            services.hang_next_score = True
+            script = ("import sys; from pathlib import Path; from grader.web.course import Course; "
+                      "from grader.web.lti import passback, setup_for; "
+                      "c = Course(Path(sys.argv[1])); passback.run_once(c, setup_for(c))")
+            sender = subprocess.Popen([sys.executable, "-c", script, str(course_dir)], cwd=ROOT,
+                                      env={**os.environ, "DLGRADE_ASSIGNMENTS": str(ROOT / "assignments")})
+            try:
+                wait_until(lambda: services.score_posts == 1, timeout=120, what="the sender's score request")
+                os.kill(sender.pid, signal.SIGKILL)
+                sender.wait(timeout=30)
+            finally:
+                if sender.poll() is None:
+                    sender.kill()
+                services.released.set()
+            assert sender.returncode == -signal.SIGKILL
+            # Killed mid-try: the send is claimed (one try counted), nothing logged, nothing recorded.
+            assert send_rows(course) == [(20.0, "queued", 1)] and tries(course) == [] and services.scores == []
+            now = passback.utcnow()
+            assert passback.deliver_due(course, setup, now) == 0                  # still claimed
+            later = now + seconds(passback.CLAIM_SECONDS + 1)
+            assert passback.queue_released(course, later) == 0                     # not queued again
+            assert passback.deliver_due(course, setup, later) == 1
+            assert send_rows(course) == [(20.0, "sent", 2)] and tries(course) == [True]
+            assert [s["scoreGiven"] for s in services.scores] == [20] and services.problems == []
+        finally:
+            course.close()
