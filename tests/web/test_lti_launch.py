@@ -98,6 +98,7 @@ def test_student_and_instructor_launch_into_the_website(site, platform):
     status, text, path = follow(teacher, launch(teacher, state, token)[0])
     assert (status, path) == (200, f"/instructor/a/{ASSIGNMENT}"), text
     assert "prof (instructor)" in text
+    assert 'href="/instructor/lti"' in teacher.get("/instructor/")[1]   # the LMS page, from the course page
 
     # The pages may be framed by the LMS's origin only.
     csp = teacher.last_headers["Content-Security-Policy"]
