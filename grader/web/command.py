@@ -116,9 +116,10 @@ def run_serve(args: argparse.Namespace) -> int:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # waitress 3 strips X-Forwarded-* unless told otherwise; behind the proxy, ProxyFix reads them instead.
     server = create_server(app, host=args.host, port=args.port, threads=args.threads,
                            max_request_body_size=course.config.max_upload_bytes + UPLOAD_SLACK,
-                           ident="dlgrade")
+                           ident="dlgrade", clear_untrusted_proxy_headers=not args.behind_proxy)
     if args.port == 0:
         base = args.base_url or f"http://{args.host}:{server.effective_port}"
     if args.demo:
