@@ -218,3 +218,27 @@ def test_launch_and_replay_with_a_postgresql_gradebook(tmp_path, platform, start
     assert (status, path) == (200, f"/a/{ASSIGNMENT}") and "s123 (student)" in text
     status, text = launch(client, state, token)
     assert status == 403 and "already used" in text
+
+
+def test_over_https_the_cookies_can_come_back_to_a_frame(tmp_path, start_server):
+    """Behind an HTTPS proxy, the login's state cookie and the session cookie are SameSite=None; Secure:
+    inside the LMS's frame the site is a third party, and a Lax cookie would not come back."""
+    platform = Platform()
+    course_dir = make_course(tmp_path, platform)
+    site = start_server(course_dir, workers=0, args=("--behind-proxy",), env={"DLGRADE_LTI_SEND_SECONDS": "0"})
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
+    client = Client(site.base)
+    query = urlencode({"iss": ISSUER, "login_hint": "u-17", "client_id": CLIENT_ID, "checked": "1"})
+    status, _ = client.get("/lti/login?" + query, headers=https)
+    assert status == 302
+    state_cookie = client.last_headers["Set-Cookie"]
+    assert "SameSite=None" in state_cookie and "Secure" in state_cookie and "HttpOnly" in state_cookie
+    params = parse_qs(urlsplit(client.last_headers["Location"]).query)
+    state, nonce = params["state"][0], params["nonce"][0]
+    token = platform.id_token(nonce, sub="u-17", roles=[LEARNER], sourcedid="s123")
+    status, _ = client.request("POST", "/lti/launch", data=urlencode({"state": state, "id_token": token}).encode(),
+                               headers={**https, "Content-Type": "application/x-www-form-urlencoded",
+                                        "Cookie": state_cookie.split(";")[0]})
+    assert status == 302
+    session_cookie = [c for c in client.last_headers.get_all("Set-Cookie") if c.startswith("dlgrade_session=")]
+    assert session_cookie and "SameSite=None" in session_cookie[0] and "Secure" in session_cookie[0]
