@@ -422,6 +422,11 @@ class Assignment:
     def question_names(self) -> list[str]:
         return [d.name for d in self._declared]
 
+    @property
+    def max_points(self) -> float:
+        """The points of every declared question (what a grading's max_score will be), without compiling."""
+        return float(sum(d.points for d in self._declared))
+
     def compile(self, variant: str | None = None) -> CompiledAssignment:
         """Run every question function; return the assignment as plain data."""
         questions = []

@@ -19,7 +19,8 @@ Security, in one place:
 * Responses carry a Content-Security-Policy (scripts and styles from this
   site only; a report page: inline styles and data: images, nothing else),
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (a
-  sign-in link holds a token) and ``X-Frame-Options: DENY``.
+  sign-in link holds a token) and ``X-Frame-Options: DENY``; with LMS platforms
+  registered (:mod:`grader.web.lti`), only their origins may frame the site.
 * Sign-in is rate-limited per address, uploads per student.
 """
 
@@ -82,7 +83,7 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
                 g.identity = tokens.identity_by_id(conn, token_id)
             if g.identity is None:
                 session.clear()
-        if request.method == "POST":
+        if request.method == "POST" and request.endpoint not in app.config.get("DLGRADE_CSRF_EXEMPT", ()):
             sent = request.form.get("csrf_token", "")
             if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
                 return error_response(400, "missing or wrong CSRF token: reload the page and submit the form again")
@@ -93,7 +94,12 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
         response.headers.setdefault("Content-Security-Policy", APP_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
+        ancestors = app.config.get("DLGRADE_FRAME_ANCESTORS")
+        if ancestors:   # an LMS (grader.web.lti) shows the site in a frame: only its origins may
+            response.headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"].replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(ancestors))
+        else:
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -124,6 +130,9 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
 
     app.register_blueprint(views_exam.bp)
     app.register_blueprint(views_exam_instructor.bp)
+    from grader.web import lti
+
+    lti.install(app, course)
     return app
 
 

@@ -64,6 +64,11 @@ def add_parser(subparsers) -> None:
     revoke.add_argument("user")
     _course_options(revoke, suppress=True)
     revoke.set_defaults(run=run_revoke)
+    lti_keys = actions.add_parser("lti-keys", help="make the tool's RSA key pair for LTI 1.3 (docs/lti.md)")
+    _course_options(lti_keys, suppress=True)
+    lti_keys.add_argument("--replace", action="store_true", help="replace an existing pair (every platform "
+                                                                  "must then be given the new public key)")
+    lti_keys.set_defaults(run=run_lti_keys)
 
 
 
@@ -111,9 +116,10 @@ def run_serve(args: argparse.Namespace) -> int:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # waitress 3 strips X-Forwarded-* unless told otherwise; behind the proxy, ProxyFix reads them instead.
     server = create_server(app, host=args.host, port=args.port, threads=args.threads,
                            max_request_body_size=course.config.max_upload_bytes + UPLOAD_SLACK,
-                           ident="dlgrade")
+                           ident="dlgrade", clear_untrusted_proxy_headers=not args.behind_proxy)
     if args.port == 0:
         base = args.base_url or f"http://{args.host}:{server.effective_port}"
     if args.demo:
@@ -242,3 +248,18 @@ def run_revoke(args: argparse.Namespace) -> int:
     course.close()
     print(f"{count} token(s) of {args.user} revoked")
     return 0 if count else 1
+
+
+def run_lti_keys(args: argparse.Namespace) -> int:
+    from grader.web.lti import keys
+
+    folder = keys.lti_folder(args.course or Path("course"))
+    try:
+        private = keys.generate(folder, replace=args.replace)
+    except FileExistsError as exc:
+        print(f"dlgrade: {exc}", file=sys.stderr)
+        return 1
+    kid = keys.jwks(folder)["keys"][0]["kid"]
+    print(f"private key {private} (mode 600, never share it); public key {folder / keys.PUBLIC_NAME}\n"
+          f"key id {kid}; the platforms read the key set at BASE_URL/lti/jwks")
+    return 0
