@@ -126,7 +126,8 @@ class Course:
             policy = load_policy(assignment.folder)
             self.assignments[assignment.name] = CourseAssignment(
                 assignment.name, assignment.title, assignment.module, assignment.kind, assignment.folder, policy)
-            self.gradebook.add_assignment(assignment.name, title=assignment.title, policy=policy)
+            self.gradebook.add_assignment(assignment.name, title=assignment.title, max_score=assignment.max_points,
+                                          policy=policy)
 
     def close(self) -> None:
         self.gradebook.close()

@@ -88,3 +88,21 @@ def test_hidden_results_after_due_wait_for_the_longest_extension(tmp_path, monke
             assert course.hidden_visible(conn, a, now=due + dt.timedelta(minutes=90))
     finally:
         course.close()
+
+
+def test_the_course_gives_the_gradebook_each_assignments_points(tmp_path):
+    """Before any grading, the gradebook knows 01's maximum, so an override given to a student who never
+    uploaded is checked against it and shown out of it (the LMS sends score / maximum)."""
+    from grader.authoring import load_assignment
+
+    course = Course(write_course(tmp_path / "course"))
+    try:
+        points = load_assignment("01_backprop").max_points
+        assert points > 0
+        course.gradebook.override("zoe", "01_backprop", 20, reason="oral exam", by="prof", create_student=True)
+        final = course.gradebook.final_score("01_backprop", "zoe")
+        assert (final.score, final.max_score) == (20, points)
+        with pytest.raises(ValueError):
+            course.gradebook.override("zoe", "01_backprop", points + 1, reason="typo", by="prof")
+    finally:
+        course.close()
