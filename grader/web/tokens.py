@@ -58,6 +58,12 @@ def issue(conn, user_id: str, role: str, *, days: float = 120.0, now: _dt.dateti
     return token
 
 
+def forget_expired(conn, user_id: str, now: _dt.datetime | None = None) -> int:
+    """Delete ``user_id``'s expired tokens (an LMS launch makes one each time); how many."""
+    return conn.execute(sa.delete(T.tokens).where(T.tokens.c.user_id == user_id,
+                                                  T.tokens.c.expires_at <= (now or utcnow()))).rowcount
+
+
 def verify(conn, token: str, now: _dt.datetime | None = None) -> Identity | None:
     """The identity of a valid token; None for an unknown, expired or revoked one."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:

@@ -106,3 +106,25 @@ def test_the_course_gives_the_gradebook_each_assignments_points(tmp_path):
             course.gradebook.override("zoe", "01_backprop", points + 1, reason="typo", by="prof")
     finally:
         course.close()
+
+
+def test_expired_tokens_of_a_user_are_forgotten_and_no_one_elses():
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from grader.web import tables as T
+    from grader.web import tokens
+
+    engine = sa.create_engine("sqlite://")
+    T.metadata.create_all(engine)
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    with engine.begin() as conn:
+        old = [tokens.issue(conn, "ann", "student", days=0.5, now=now - dt.timedelta(days=1)) for _ in range(3)]
+        live = tokens.issue(conn, "ann", "student", days=1, now=now)
+        other = tokens.issue(conn, "bob", "student", days=0.5, now=now - dt.timedelta(days=1))
+        assert tokens.forget_expired(conn, "ann", now=now) == 3
+        assert tokens.verify(conn, live, now=now).user_id == "ann"
+        assert all(tokens.verify(conn, t, now=now - dt.timedelta(days=0.9)) is None for t in old)
+        assert tokens.verify(conn, other, now=now - dt.timedelta(days=0.9)).user_id == "bob"
+    engine.dispose()

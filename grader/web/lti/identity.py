@@ -64,6 +64,7 @@ def remember(conn, platform: Platform, subject: str, user_id: str, role: str, *,
 
 def sign_in(conn, user_id: str, role: str, launch_id: str) -> tokens.Identity:
     """Start a website session for this user, exactly as a sign-in link does."""
+    tokens.forget_expired(conn, user_id)   # each launch makes a short-lived token: the spent ones go
     token = tokens.issue(conn, user_id, role, days=SESSION_DAYS)
     identity = tokens.verify(conn, token)
     session.clear()
