@@ -64,21 +64,23 @@ def instructor_folder(out: Path, student: str) -> Path:
 
 
 # -- at grading time -------------------------------------------------------------------
-def keep_grading_extras(out: Path, result: SubmissionResult) -> None:
+def keep_grading_extras(out: Path, result: SubmissionResult, *, figures: dict | None = None) -> None:
     """What a grading has that the gradebook does not keep: the figure data and the printed output.
 
     Saved in the instructor folder, keyed by content, so that the student's report can show
-    the figures of whichever attempt it shows.
+    the figures of whichever attempt it shows. ``figures``: the figure data when it was
+    computed elsewhere (on a cluster worker); by default it is computed from ``result``.
     """
     from grader.feedback import data as report_data
 
     folder = instructor_folder(out, result.submission)
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     (folder / "stdout.txt").write_text(result.stdout, encoding="utf-8")
-    try:
-        figures = report_data.report_data(result)
-    except Exception:  # the figures are an extra; the report says when they are missing
-        return
+    if figures is None:
+        try:
+            figures = report_data.report_data(result)
+        except Exception:  # the figures are an extra; the report says when they are missing
+            return
     (folder / "figures" / f"{result.sha256}.json").write_text(json.dumps(figures, separators=(",", ":")),
                                                               encoding="utf-8")
 

@@ -66,6 +66,9 @@ def add_parser(subparsers) -> None:
                    help="CSV with columns student, submitted_at[, started_at] (ISO 8601; without a zone: "
                         "policy.toml's timezone), one row per submission; without it a submission's time is "
                         "its file's modification time")
+    p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:PORT|tls://HOST:PORT|FILE",
+                   help="grade on a Dask cluster instead of --jobs threads: a local one of N worker processes, "
+                        "or an existing scheduler (its address or scheduler file); this process records")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_limit_option(p)
     p.set_defaults(run=run)
@@ -101,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         times = read_manifest(args.manifest, policy.timezone) if args.manifest else None
         outcome = grade_class(assignment, found.submissions, args.out, db=args.db, jobs=args.jobs,
                               regrade=args.regrade, times=times, new_students=args.new_student,
-                              limit_overrides=parse_limit_options(args.limit), progress=not args.no_progress)
+                              limit_overrides=parse_limit_options(args.limit), progress=not args.no_progress,
+                              cluster=args.cluster)
     except Refused as exc:
         print(f"dlgrade grade: {exc}\nNothing was recorded.", file=sys.stderr)
         return 2
@@ -128,7 +132,8 @@ class ClassOutcome:
 
 def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | None = None, jobs: int = 1,
                 regrade: bool = False, times: dict | None = None, new_students: bool = False,
-                limit_overrides: dict | None = None, progress: bool = True) -> ClassOutcome:
+                limit_overrides: dict | None = None, progress: bool = True,
+                cluster: str | None = None) -> ClassOutcome:
     """Grade ``submissions`` into the gradebook, skipping content already graded, then write ``out``'s
     class folder from the gradebook (:mod:`grader.feedback.class_folder`).
 
@@ -136,6 +141,9 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
     the files' modification times. Raises :class:`Refused`, before anything is recorded, for an
     id the roster does not know (unless ``new_students``), a manifest that does not match the
     submissions, or an exam sheet that names another student.
+
+    ``cluster`` (``local:N``, a scheduler's address or file): grade on a Dask cluster
+    (:mod:`grader.cluster`) instead of ``jobs`` threads; this process still records every result.
     """
     from grader.feedback.class_folder import gradebook_reference, keep_grading_extras, write_class_folder
     from grader.gradebook import Gradebook
@@ -148,6 +156,8 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
     else:
         warn_file_times(assignment, policy, submissions)
     check_sheet_owners(assignment, ids)
+    if cluster:
+        check_cluster(cluster, assignment)
     out.mkdir(parents=True, exist_ok=True)
     with Gradebook.open(db or out / "gradebook.db") as gradebook:
         admit_to_roster(gradebook, sorted(ids), new_students=new_students)
@@ -163,20 +173,39 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
             print(f"{skipped} submission(s) already graded with the same content: skipped "
                   "(--regrade grades them again)", file=sys.stderr)
 
-        def record(result) -> None:
+        def record(result, figures: dict | None = None) -> None:
             submitted_at, started_at = (times or {}).get(result.submission, (None, None))
             gradebook.record(result, student_id=result.submission, policy=policy, regrade=regrade,
                              submitted_at=submitted_at or modification_time(Path(result.path)),
                              started_at=started_at)
-            keep_grading_extras(out, result)
+            keep_grading_extras(out, result, figures=figures)
 
-        results = grade_many(jobs_to_run, workers=jobs, on_result=record, progress=progress,
-                             limit_overrides=limit_overrides)
+        if cluster:
+            from grader.cluster import grade_class_on_cluster
+
+            results = grade_class_on_cluster(cluster, assignment, jobs_to_run, on_result=record,
+                                             progress=progress, limit_overrides=limit_overrides)
+        else:
+            results = grade_many(jobs_to_run, workers=jobs, on_result=record, progress=progress,
+                                 limit_overrides=limit_overrides)
         gradebook.add_assignment(assignment.name, policy=policy)   # a changed policy applies without regrading
         finals = write_class_folder(gradebook, assignment.name, out, question_names=assignment.question_names,
                                     gradebook_file=gradebook_reference(out, db))
     headers, rows = summary_rows(finals, assignment.question_names)
     return ClassOutcome(len(results), skipped, headers, rows, [r.submission for r in results if r.grader_error])
+
+
+def check_cluster(spec: str, assignment) -> None:
+    """Refuse (before anything is recorded) a bad ``--cluster`` value, or folder submissions on one."""
+    from grader.cluster.connect import check_spec
+
+    try:
+        check_spec(spec)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    if getattr(assignment, "submissions", "files") == "folders":
+        raise Refused(f"--cluster grades file submissions; {assignment.name} takes folders: grade it "
+                      f"without --cluster")
 
 
 def compiler_for(assignment):
