@@ -57,9 +57,10 @@ def read_answer(future, compiled, task: GradingTask) -> tuple[SubmissionResult, 
 
 
 def grade_on_cluster(client, tasks: list[GradingTask], compiled_for: Callable[[str], object], *,
-                     run_id: str, on_result: Callable[[SubmissionResult, dict | None], None] | None = None,
+                     run_id: str, on_result: Callable[..., None] | None = None,
                      resources: dict | None = None, progress: bool = True) -> list[SubmissionResult]:
-    """Grade ``tasks`` on ``client``'s cluster; ``on_result(result, figures)`` in this thread as each ends.
+    """Grade ``tasks`` on ``client``'s cluster; ``on_result(result, figures=, run_id=)`` in this thread
+    as each ends, ``run_id`` naming this run of this submission (record it under that id: once).
 
     ``compiled_for(student)`` is the driver's compiled assignment (for a grader error's questions).
     ``run_id`` makes each task's Dask key unique to this run. Returns results in the order of ``tasks``.
@@ -81,7 +82,7 @@ def grade_on_cluster(client, tasks: list[GradingTask], compiled_for: Callable[[s
         result, figures = read_answer(future, compiled_for(task.student), task)
         if on_result:
             try:
-                on_result(result, figures)
+                on_result(result, figures=figures, run_id=f"{run_id}:{task.student}:{task.sha256[:16]}")
             except Exception as exc:  # recording one result failed: say so for it, grade the rest
                 why = f"{type(exc).__name__}: {str(exc)[:500]}"
                 print(f"{result.submission}: the result could not be recorded ({why})", file=sys.stderr)

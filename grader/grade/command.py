@@ -173,11 +173,11 @@ def grade_class(assignment, submissions: list[Path], out: Path, *, db: str | Non
             print(f"{skipped} submission(s) already graded with the same content: skipped "
                   "(--regrade grades them again)", file=sys.stderr)
 
-        def record(result, figures: dict | None = None) -> None:
+        def record(result, figures: dict | None = None, run_id: str | None = None) -> None:
             submitted_at, started_at = (times or {}).get(result.submission, (None, None))
             gradebook.record(result, student_id=result.submission, policy=policy, regrade=regrade,
                              submitted_at=submitted_at or modification_time(Path(result.path)),
-                             started_at=started_at)
+                             started_at=started_at, run_id=run_id)
             keep_grading_extras(out, result, figures=figures)
 
         if cluster:

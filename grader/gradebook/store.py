@@ -255,7 +255,8 @@ class Gradebook:
     # -- recording results ---------------------------------------------------------------
     def record(self, result: SubmissionResult, *, student_id: str, submitted_at: _dt.datetime | None = None,
                attempt: int | None = None, policy: Policy | None = None, regrade: bool = False,
-               started_at: _dt.datetime | None = None, source_path: str | Path | None = None) -> int:
+               started_at: _dt.datetime | None = None, source_path: str | Path | None = None,
+               run_id: str | None = None) -> int:
         """Write one graded submission in one transaction; returns the id of its current grading.
 
         ``submitted_at`` (timezone-aware) decides lateness; None means unknown (never late).
@@ -265,6 +266,10 @@ class Gradebook:
         Idempotent for the same (assignment, student, sha256) unless ``regrade`` is true or
         the current grading was a fault of the grader: then a new grading is added and
         becomes current; the earlier ones stay as history.
+
+        ``run_id`` names this grading run of this submission (a cluster task): a grading already
+        recorded under it is returned unchanged, even under ``regrade``, so a result delivered
+        twice adds one grading (the column is unique besides).
         """
         student_id = _text(student_id, "student_id")
         assignment = _text(result.assignment, "result.assignment")
@@ -287,6 +292,10 @@ class Gradebook:
         path = str(source_path if source_path is not None else result.path) or None
 
         def tx(conn):
+            if run_id is not None:
+                already = conn.execute(sa.select(S.gradings.c.id).where(S.gradings.c.run_id == run_id)).scalar()
+                if already is not None:
+                    return already
             now = utcnow()
             policy_changed = self._ensure_assignment(
                 conn, assignment, policy, max_score=result.max_score if result.questions else None)
@@ -317,7 +326,7 @@ class Gradebook:
                 submission_id=submission_id, graded_at=graded_at, recorded_at=now,
                 score=float(result.score), max_score=float(result.max_score), isolation=result.isolation or "",
                 seconds=float(result.seconds or 0.0), loaded=bool(result.load.ok),
-                grader_error=result.grader_error, results=results_json, is_current=True,
+                grader_error=result.grader_error, results=results_json, is_current=True, run_id=run_id,
             ).returning(S.gradings.c.id)).scalar_one()
             if questions:
                 conn.execute(sa.insert(S.question_results), [dict(q, grading_id=grading_id) for q in questions])

@@ -105,9 +105,11 @@ def test_a_version_1_gradebook_is_migrated(tmp_path, make_result):
     path = tmp_path / "old.db"
     with Gradebook.open(path) as gb:
         gb.record(make_result(), student_id="s1", submitted_at=at(9))
-        with gb.engine.begin() as conn:   # as version 1 left it: no removals, no overrides.replaces
+        with gb.engine.begin() as conn:   # as version 1 left it: no removals, no overrides.replaces, no run ids
             conn.execute(sa.text("DROP TABLE removals"))
             conn.execute(sa.text("ALTER TABLE overrides DROP COLUMN replaces"))
+            conn.execute(sa.text("DROP INDEX uq_gradings_run_id"))
+            conn.execute(sa.text("ALTER TABLE gradings DROP COLUMN run_id"))
             conn.execute(sa.update(schema.meta).values(value="1"))
     with Gradebook.open(path, create=False) as gb:
         gb.override("s1", "a1", 9, reason="r", by="prof")
