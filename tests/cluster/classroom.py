@@ -3,6 +3,7 @@ dump that compares two runs row by row."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -95,3 +96,72 @@ def dump(url: str) -> dict[str, list[str]]:
                               submission_id=subs),
             "question_results": table(schema.question_results, drop=("id",), grading_id=grading_sub),
         }
+
+
+# -- faults --------------------------------------------------------------------------------
+def write_slow_class(folder: Path, count: int, seconds: float = 2.0) -> list[Path]:
+    """``count`` correct submissions that each sleep ``seconds`` while loading: a batch long enough to
+    kill something in the middle of it, bounded by the load limit (:data:`LIMITS`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = (EXAMPLES / "reference.py").read_text()
+    for index in range(count):
+        (folder / f"student{index:02d}.py").write_text(f"import time\ntime.sleep({seconds})\n# {index}\n{body}")
+    return sorted(folder.glob("*.py"))
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, start time) of a live process, None when it is gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[1]), int(fields[19])
+
+
+def descendants(pid: int) -> dict[int, int]:
+    """Every live descendant of ``pid``: pid -> its start time (which tells a reused pid apart)."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                children.setdefault(stat[0], []).append(int(entry.name))
+                starts[int(entry.name)] = stat[1]
+    found: dict[int, int] = {}
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found[child] = starts[child]
+        todo.extend(children.get(child, []))
+    return found
+
+
+def alive(processes: dict[int, int]) -> list[int]:
+    """Which of ``processes`` (pid -> start time) still run."""
+    return [pid for pid, start in processes.items() if (_stat(pid) or (0, None))[1] == start]
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def gradings_per_submission(db: Path) -> dict[str, int]:
+    """student -> how many gradings the gradebook holds for them (0 when it has none yet)."""
+    import sqlite3
+
+    if not db.exists():
+        return {}
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+        try:
+            rows = conn.execute("SELECT s.student, count(g.id) FROM submissions s "
+                                "LEFT JOIN gradings g ON g.submission_id = s.id GROUP BY s.student").fetchall()
+        except sqlite3.OperationalError:   # the tables are not there yet
+            return {}
+    return dict(rows)
