@@ -28,7 +28,7 @@ from grader.cluster.wire import FORMAT, result_to_json
 def _assignment(folder: str, name: str):
     from grader.authoring import load_assignment
 
-    return load_assignment(folder if Path(folder).is_dir() else name)
+    return load_assignment(folder)
 
 
 @lru_cache(maxsize=256)
@@ -44,6 +44,19 @@ def _compiler(folder: str, name: str, fingerprint: str):
     return compiler_for(_assignment(folder, name))
 
 
+def assignment_folder(task: GradingTask) -> str | None:
+    """The task's assignment on this host: the driver's folder where it exists here (a shared
+    filesystem), else the assignment of that name in this host's checkout; None when neither is."""
+    from grader.authoring import resolve_assignment_dir
+
+    if Path(task.assignment_folder).is_dir():
+        return task.assignment_folder
+    try:
+        return str(resolve_assignment_dir(task.assignment_name).resolve())
+    except Exception:   # no such assignment here: the refusal says so
+        return None
+
+
 def refusal(task: GradingTask) -> str | None:
     """Why this worker must not grade ``task`` (versions, content), or None."""
     import hashlib
@@ -51,9 +64,10 @@ def refusal(task: GradingTask) -> str | None:
     mine = dlgrade_version()
     if task.dlgrade_version != mine:
         return f"this worker runs dlgrade {mine}, the task was made by dlgrade {task.dlgrade_version}"
-    folder = task.assignment_folder if Path(task.assignment_folder).is_dir() else None
+    folder = assignment_folder(task)
     if folder is None:
-        return f"this worker has no assignment folder {task.assignment_folder}"
+        return (f"this worker has neither the assignment folder {task.assignment_folder} nor an "
+                f"assignment named {task.assignment_name}")
     fingerprint = assignment_fingerprint(folder)
     if fingerprint != task.assignment_fingerprint:
         return (f"this worker's {task.assignment_name} (fingerprint {fingerprint[:12]}) differs from the "
@@ -75,7 +89,7 @@ def grade_task(task_data: dict) -> str:
     why = refusal(task)
     if why is not None:
         return json.dumps({"format": FORMAT, "refused": why})
-    compiled = compiled_for(task.assignment_folder, task.assignment_name, task.assignment_fingerprint,
+    compiled = compiled_for(assignment_folder(task), task.assignment_name, task.assignment_fingerprint,
                             task.student)
     if compiled.variant != task.variant:
         return json.dumps({"format": FORMAT, "refused": f"this worker compiles variant {compiled.variant!r} "

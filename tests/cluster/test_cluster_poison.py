@@ -1,8 +1,10 @@
 """A task that kills every worker it runs on is given up after Dask's allowed failures and becomes a
-grader error; its classmates are graded, and the next run grades it again."""
+grader error, and so does a task the workers refuse (another version of the assignment); their
+classmates are graded, and the next run grades both again."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -52,12 +54,13 @@ def test_a_task_that_kills_its_workers_becomes_a_grader_error_and_is_regraded(tm
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
     folder = tmp_path / "class"
     folder.mkdir()
-    for name in ("ana", "ben", POISON):
+    for name in ("ana", "ben", POISON, "stale"):
         shutil.copyfile(classroom.EXAMPLES / "reference.py", folder / f"{name}.py")
     assignment = load_assignment(classroom.ASSIGNMENT)
     compiled = assignment.compile()
     tasks = [make_task(assignment, path.stem, path, limit_overrides=classroom.LIMITS)
              for path in sorted(folder.glob("*.py"))]
+    tasks = [dataclasses.replace(t, assignment_fingerprint="0" * 64) if t.student == "stale" else t for t in tasks]
     deaths = tmp_path / "deaths.log"
 
     with open_client("local:2") as client:
@@ -68,10 +71,12 @@ def test_a_task_that_kills_its_workers_becomes_a_grader_error_and_is_regraded(tm
     assert "KilledWorker" in by_student[POISON].grader_error
     assert by_student[POISON].score == 0
     assert len(deaths.read_text().split()) == ALLOWED_FAILURES + 1    # the first run and every retry
+    assert "refused by the worker" in by_student["stale"].grader_error
+    assert "fingerprint" in by_student["stale"].grader_error and by_student["stale"].score == 0
     for student in ("ana", "ben"):
         assert by_student[student].grader_error is None and by_student[student].score == compiled.max_score
 
-    # Recorded, the grader error is graded again by the next run; the others are not.
+    # Recorded, the grader errors are graded again by the next run; the others are not.
     from grader.gradebook import Gradebook
 
     out = tmp_path / "out"
@@ -80,5 +85,6 @@ def test_a_task_that_kills_its_workers_becomes_a_grader_error_and_is_regraded(tm
             gradebook.record(result, student_id=result.submission)
     again = grade_class(assignment, sorted(folder.glob("*.py")), out, jobs=1, progress=False,
                         limit_overrides=classroom.LIMITS)
-    assert (again.graded, again.skipped, again.grader_errors) == (1, 2, [])
-    assert {row[0]: float(row[1]) for row in again.rows} == {s: compiled.max_score for s in ("ana", "ben", POISON)}
+    assert (again.graded, again.skipped, again.grader_errors) == (2, 2, [])
+    assert {row[0]: float(row[1]) for row in again.rows} == {
+        s: compiled.max_score for s in ("ana", "ben", POISON, "stale")}

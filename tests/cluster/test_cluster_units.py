@@ -1,0 +1,102 @@
+"""The cluster's pieces without a cluster: a task is plain data, a worker refuses what it must not
+grade, a result crosses as JSON and reads back the same, a bad --cluster is refused up front."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from grader.authoring import load_assignment
+from grader.cli import main
+from grader.cluster.connect import check_spec, local_workers
+from grader.cluster.task import GradingTask, make_task
+from grader.cluster.wire import result_from_json, result_to_json
+from grader.cluster.worker import grade_task
+from grader.grade.engine import content_hash, grade_submission
+
+
+@pytest.fixture(scope="module")
+def assignment(classroom):
+    return load_assignment(classroom.ASSIGNMENT)
+
+
+@pytest.fixture
+def task(assignment, classroom, tmp_path) -> GradingTask:
+    path = tmp_path / "ana.py"
+    path.write_text((classroom.EXAMPLES / "reference.py").read_text())
+    return make_task(assignment, "ana", path, limit_overrides={"request_seconds": 5})
+
+
+def test_a_task_is_plain_data_with_its_versions(task, tmp_path):
+    data = task.to_dict()
+    assert {type(v) for v in data.values()} <= {str, bytes, dict, type(None)}
+    assert data["sha256"] == content_hash(tmp_path / "ana.py")
+    assert data["content"] == (tmp_path / "ana.py").read_bytes()
+    assert len(data["assignment_fingerprint"]) == 64 and data["dlgrade_version"]
+    assert data["limit_overrides"] == {"request_seconds": 5}
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"dlgrade_version": "0.0.0-other"}, "dlgrade 0.0.0-other"),
+    ({"assignment_fingerprint": "f" * 64}, "differs from the driver's"),
+    ({"content": b"print('swapped')\n"}, "do not match the task's sha256"),
+    ({"assignment_folder": "/no/such/assignment", "assignment_name": "no_such_assignment"},
+     "nor an assignment named no_such_assignment"),
+])
+def test_a_worker_refuses_a_task_of_another_version_or_content(task, change, why):
+    answer = json.loads(grade_task(dataclasses.replace(task, **change).to_dict()))
+    assert why in answer["refused"]
+
+
+def test_a_worker_without_the_drivers_folder_finds_the_assignment_by_name(task):
+    from grader.cluster.worker import assignment_folder, refusal
+
+    elsewhere = dataclasses.replace(task, assignment_folder="/srv/course/assignments/01_backprop")
+    assert assignment_folder(elsewhere) == task.assignment_folder    # this checkout's 01_backprop
+    assert refusal(elsewhere) is None
+
+
+def test_a_folder_submission_is_not_a_task(assignment, tmp_path):
+    (tmp_path / "bob").mkdir()
+    with pytest.raises(ValueError, match="file submissions"):
+        make_task(assignment, "bob", tmp_path / "bob")
+
+
+def test_a_result_crosses_as_json_and_reads_back_the_same(assignment, task, tmp_path, monkeypatch):
+    from grader.feedback.data import report_data
+
+    monkeypatch.setenv("DLGRADE_SANDBOX", "none")
+    result = grade_submission(assignment.compile(), tmp_path / "ana.py", submission_id="ana")
+    text = result_to_json(result, figures=report_data(result))
+    back, figures = result_from_json(text)
+    assert back.to_gradescope("instructor") == result.to_gradescope("instructor")
+    assert back.to_gradescope("student") == result.to_gradescope("student")
+    assert (back.stdout, back.stderr, back.sha256, back.grader_error) == (result.stdout, result.stderr,
+                                                                           result.sha256, None)
+    assert figures == json.loads(json.dumps(report_data(result)))
+    for bad in ('{"format": "something else"}', "[]", b"{}"):
+        with pytest.raises(ValueError):
+            result_from_json(bad)
+
+
+def test_cluster_values(tmp_path):
+    assert local_workers("local:3") == 3 and local_workers("tcp://127.0.0.1:8786") is None
+    check_spec("tls://127.0.0.1:8786")
+    (tmp_path / "scheduler.json").write_text("{}")
+    check_spec(str(tmp_path / "scheduler.json"))
+    for bad in ("local:0", "local:two", "127.0.0.1:8786"):
+        with pytest.raises(ValueError, match="--cluster"):
+            check_spec(bad)
+
+
+def test_a_bad_cluster_value_is_refused_before_anything_is_recorded(classroom, tmp_path, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ana.py").write_text((classroom.EXAMPLES / "reference.py").read_text())
+    code = main(["grade", str(classroom.ASSIGNMENT), str(folder), "--out", str(tmp_path / "out"),
+                 "--cluster", "local:zero", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "expected local:N" in err and "Nothing was recorded" in err
+    assert not (tmp_path / "out" / "gradebook.db").exists()
