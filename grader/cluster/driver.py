@@ -58,28 +58,30 @@ def read_answer(future, compiled, task: GradingTask) -> tuple[SubmissionResult, 
 
 def grade_on_cluster(client, tasks: list[GradingTask], compiled_for: Callable[[str], object], *,
                      run_id: str, on_result: Callable[..., None] | None = None,
-                     resources: dict | None = None, progress: bool = True) -> list[SubmissionResult]:
+                     resources: dict | None = None, progress: bool = True,
+                     contended_alone: bool = False) -> list[SubmissionResult]:
     """Grade ``tasks`` on ``client``'s cluster; ``on_result(result, figures=, run_id=)`` in this thread
     as each ends, ``run_id`` naming this run of this submission (record it under that id: once).
 
     ``compiled_for(student)`` is the driver's compiled assignment (for a grader error's questions).
-    ``run_id`` makes each task's Dask key unique to this run. Returns results in the order of ``tasks``.
+    ``run_id`` makes each task's Dask key unique to this run. ``contended_alone`` (the cluster runs
+    several tasks at once): as :func:`grader.grade.batch.grade_many` does, a submission whose load
+    ran out of time is not recorded then but graded again alone once the others are done, and that
+    grading is recorded. Returns results in the order of ``tasks``.
     """
-    from distributed import as_completed
+    from distributed import as_completed, wait
 
     from grader.cluster.worker import grade_task
-    from grader.grade.batch import _progress_bar
+    from grader.grade.batch import CONTENDED_LOAD_KINDS, _progress_bar
 
     bar = _progress_bar(len(tasks), progress)
-    futures = {}
-    for index, task in enumerate(tasks):
-        future = client.submit(grade_task, task.to_dict(), key=f"{task.key}-{run_id}", pure=False,
-                               resources=resources)
-        futures[future.key] = (index, task, future)
     results: dict[int, SubmissionResult] = {}
-    for finished in as_completed([f for _, _, f in futures.values()]):
-        index, task, future = futures.pop(finished.key)
-        result, figures = read_answer(future, compiled_for(task.student), task)
+
+    def submit(task: GradingTask, suffix: str = ""):
+        return client.submit(grade_task, task.to_dict(), key=f"{task.key}-{run_id}{suffix}", pure=False,
+                             resources=resources)
+
+    def finish(index: int, task: GradingTask, result: SubmissionResult, figures: dict | None) -> None:
         if on_result:
             try:
                 on_result(result, figures=figures, run_id=f"{run_id}:{task.student}:{task.sha256[:16]}")
@@ -87,10 +89,30 @@ def grade_on_cluster(client, tasks: list[GradingTask], compiled_for: Callable[[s
                 why = f"{type(exc).__name__}: {str(exc)[:500]}"
                 print(f"{result.submission}: the result could not be recorded ({why})", file=sys.stderr)
                 result.grader_error = f"the result could not be recorded: {why}"
-        future.release()       # recorded: the scheduler forgets it and never runs it again
         results[index] = result
         bar.set_postfix_str(f"{result.submission}: {result.score:g}/{result.max_score:g}", refresh=False)
         bar.update(1)
+
+    futures = {}
+    for index, task in enumerate(tasks):
+        future = submit(task)
+        futures[future.key] = (index, task, future)
+    contended: list[tuple[int, GradingTask]] = []
+    for finished in as_completed([f for _, _, f in futures.values()]):
+        index, task, future = futures.pop(finished.key)
+        result, figures = read_answer(future, compiled_for(task.student), task)
+        if contended_alone and result.load.kind in CONTENDED_LOAD_KINDS:
+            contended.append((index, task))   # not recorded: a classmate's CPU may have cost it its load
+        else:
+            finish(index, task, result, figures)
+        future.release()       # recorded (or set aside): the scheduler forgets it and never runs it again
+    for index, task in sorted(contended):   # everything else is done: nothing else runs now
+        print(f"{task.student}: its load ran out of time while several submissions were graded at once; "
+              "grading it again alone", file=sys.stderr)
+        future = submit(task, "-alone")
+        wait([future])
+        finish(index, task, *read_answer(future, compiled_for(task.student), task))
+        future.release()
     bar.close()
     return [results[i] for i in range(len(tasks))]
 
@@ -117,4 +139,10 @@ def grade_class_on_cluster(spec: str, assignment, jobs: list, *, on_result=None,
     with open_client(spec, threads_per_task=threads) as client:
         resources = {THREADS: threads} if offers_threads(client) else None
         return grade_on_cluster(client, tasks, compiled.__getitem__, run_id=run_id or uuid.uuid4().hex,
-                                on_result=on_result, resources=resources, progress=progress)
+                                on_result=on_result, resources=resources, progress=progress,
+                                contended_alone=task_slots(client) > 1)
+
+
+def task_slots(client) -> int:
+    """How many tasks the cluster runs at once: its workers' threads."""
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())

@@ -6,14 +6,17 @@ from grader.authoring import load_assignment
 from grader.grade.command import grade_class
 
 
-def test_local_cluster_gives_the_scores_and_rows_of_threads(tmp_path, sandbox_mode, classroom):
+def test_local_cluster_gives_the_scores_and_rows_of_threads(tmp_path, sandbox_mode, classroom, capsys):
     paths = classroom.write_class(tmp_path / "class")
     assignment = load_assignment(classroom.ASSIGNMENT)
     threads = grade_class(assignment, paths, tmp_path / "threads", jobs=2, limit_overrides=classroom.LIMITS,
                           progress=False)
-    cluster = grade_class(assignment, paths, tmp_path / "cluster", cluster="local:2", limit_overrides=classroom.LIMITS,
-                          progress=False)
+    capsys.readouterr()
+    cluster = grade_class(assignment, paths, tmp_path / "cluster", cluster="local:2",
+                          limit_overrides=classroom.LIMITS, progress=False)
 
+    # As on threads, the load that ran out of time beside classmates was graded again alone.
+    assert "loops_forever: its load ran out of time" in capsys.readouterr().err
     assert cluster.graded == threads.graded == len(paths)
     assert cluster.grader_errors == threads.grader_errors == []
     assert cluster.headers == threads.headers
@@ -22,4 +25,5 @@ def test_local_cluster_gives_the_scores_and_rows_of_threads(tmp_path, sandbox_mo
     assert scores["reference"] == assignment.compile().max_score
     for name in classroom.HOSTILE:   # the attackers earned nothing from their attacks
         assert scores[name] < scores["reference"], name
-    assert classroom.dump(str(tmp_path / "cluster" / "gradebook.db")) == classroom.dump(str(tmp_path / "threads" / "gradebook.db"))
+    assert classroom.dump(str(tmp_path / "cluster" / "gradebook.db")) == \
+        classroom.dump(str(tmp_path / "threads" / "gradebook.db"))
