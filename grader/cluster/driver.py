@@ -45,7 +45,8 @@ def read_answer(future, compiled, task: GradingTask) -> tuple[SubmissionResult, 
         return failed_result(compiled, task, f"{type(exc).__name__}: {str(exc)[:500]}"), None
     try:
         text = future.result()
-        refused = json.loads(text).get("refused") if isinstance(text, str) else None
+        answer = json.loads(text) if isinstance(text, str) else None
+        refused = answer.get("refused") if isinstance(answer, dict) else None
         if refused:
             return failed_result(compiled, task, f"refused by the worker: {refused}"), None
         result, figures = result_from_json(text)

@@ -58,9 +58,7 @@ def assignment_folder(task: GradingTask) -> str | None:
 
 
 def refusal(task: GradingTask) -> str | None:
-    """Why this worker must not grade ``task`` (versions, content), or None."""
-    import hashlib
-
+    """Why this worker must not grade ``task`` (its versions differ from this worker's), or None."""
     mine = dlgrade_version()
     if task.dlgrade_version != mine:
         return f"this worker runs dlgrade {mine}, the task was made by dlgrade {task.dlgrade_version}"
@@ -74,16 +72,13 @@ def refusal(task: GradingTask) -> str | None:
                 f"driver's ({task.assignment_fingerprint[:12]}): the same checkout on every host")
     if not isinstance(task.content, bytes):
         return "the task carries no submission bytes"
-    digest = hashlib.sha256(Path(task.file_name).name.encode() + b"\0" + task.content + b"\0").hexdigest()
-    if digest != task.sha256:
-        return "the submission's bytes do not match the task's sha256"
     return None
 
 
 def grade_task(task_data: dict) -> str:
     """Grade one task (:meth:`GradingTask.to_dict`); JSON text of the result, or of the refusal."""
     from grader.feedback.data import report_data
-    from grader.grade.engine import grade_submission
+    from grader.grade.engine import content_hash, grade_submission
 
     task = GradingTask(**task_data)
     why = refusal(task)
@@ -97,6 +92,8 @@ def grade_task(task_data: dict) -> str:
     with tempfile.TemporaryDirectory(prefix="dlgrade-task-") as folder:
         path = Path(folder) / Path(task.file_name).name
         path.write_bytes(task.content)
+        if content_hash(path) != task.sha256:
+            return json.dumps({"format": FORMAT, "refused": "the submission's bytes do not match the task's sha256"})
         result = grade_submission(compiled, path, submission_id=task.student,
                                   limit_overrides=task.limit_overrides or None)
     result.path = task.source_path

@@ -100,3 +100,24 @@ def test_a_bad_cluster_value_is_refused_before_anything_is_recorded(classroom, t
     err = capsys.readouterr().err
     assert code == 2 and "expected local:N" in err and "Nothing was recorded" in err
     assert not (tmp_path / "out" / "gradebook.db").exists()
+
+
+def test_a_worker_grades_an_exam_sheet_against_the_students_own_variant(tmp_path, monkeypatch, classroom):
+    """An exam's task names the variant the driver compiled; the worker compiles the same one itself
+    (the salt from its own checkout) and grades the sheet in-process (a sheet runs no code)."""
+    from grader.exam.variants import SALT_ENV, compile_for_student, exam_salt
+    from grader.grade.command import compiler_for
+    from grader.sheets import expected_answers, render_sheet
+
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    midterm = load_assignment(classroom.ROOT / "assignments" / "midterm")
+    mine = compile_for_student(midterm, "ana", salt=exam_salt(midterm))
+    sheet = tmp_path / "ana.toml"
+    sheet.write_text(render_sheet(mine, fmt="toml", answers=expected_answers(mine)))
+    task = make_task(midterm, "ana", sheet, variant=compiler_for(midterm)("ana").variant)
+    result, _ = result_from_json(grade_task(task.to_dict()))
+    assert (result.variant, result.score, result.grader_error) == (mine.variant, mine.max_score, None)
+
+    bens = dataclasses.replace(task, variant=compile_for_student(midterm, "ben", salt=exam_salt(midterm)).variant)
+    assert "compiles variant" in json.loads(grade_task(bens.to_dict()))["refused"]
+
