@@ -14,11 +14,11 @@ its rows are deleted, and a ``removals`` row keeps what was removed (a
 snapshot as JSON), by whom and why, so the history still tells it.
 
 Schema versions: 1, the first; 2 adds ``overrides.replaces`` (the override a
-new one replaced, restored when the new one is revoked) and ``removals``; 3
-adds ``gradings.run_id``, unique: the id of one grading run of one
-submission (a cluster run), so that a result delivered twice is recorded
-once. :func:`migrate` brings a version-1 or -2 gradebook to version 3 in
-place, keeping every row.
+new one replaced, restored when the new one is revoked) and ``removals``.
+:func:`migrate` brings a version-1 gradebook to version 2 in place. Every
+change since is an Alembic revision (:mod:`grader.gradebook.migrations`):
+the first adds ``gradings.run_id``, unique, the id of one grading run of one
+submission (a cluster task), so that a result delivered twice is recorded once.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import datetime as _dt
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -147,7 +147,7 @@ gradings = sa.Table(
     sa.Column("grader_error", sa.Text),                # a fault of the grader: regrade it
     sa.Column("results", sa.JSON, nullable=False),      # results.json, instructor view
     sa.Column("is_current", sa.Boolean, nullable=False),
-    sa.Column("run_id", sa.String(100)),                # NULL: not recorded under a run id
+    sa.Column("run_id", sa.String(100)),                # NULL: not recorded under a run id (Alembic 0001)
 )
 # A run id is recorded once: a re-executed task of the same run cannot add a second grading.
 sa.Index("uq_gradings_run_id", gradings.c.run_id, unique=True)
@@ -216,9 +216,5 @@ def migrate(conn: sa.Connection, version: int) -> None:
         conn.execute(sa.text("ALTER TABLE overrides ADD COLUMN replaces INTEGER"))
         removals.create(conn, checkfirst=True)
         version = 2
-    if version == 2:
-        conn.execute(sa.text("ALTER TABLE gradings ADD COLUMN run_id VARCHAR(100)"))
-        conn.execute(sa.text("CREATE UNIQUE INDEX uq_gradings_run_id ON gradings (run_id)"))
-        version = 3
     if version != SCHEMA_VERSION:
         raise ValueError(f"gradebook schema version {version} cannot be migrated to {SCHEMA_VERSION}")

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
 
+from grader.gradebook import migrations
 from grader.gradebook import schema as S
 from grader.gradebook.engine import WRITE_OPTION, database_url, make_engine, sqlite_path
 from grader.policy import (EARLY, IN_GRACE, NOT_ACCEPTED, ON_TIME, TIME_UNKNOWN, TOO_LATE, Attempt, Decision, Policy,
@@ -151,15 +152,18 @@ class Gradebook:
             elif not sa.inspect(conn).has_table(S.meta.name):
                 raise ValueError(f"{self.url} is not a dlgrade gradebook (no {S.meta.name} table)")
             version = conn.execute(sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
-            if version is None:
+            if version is None:     # just created from today's tables: it holds every revision
                 conn.execute(sa.insert(S.meta).values(key="schema_version", value=str(S.SCHEMA_VERSION)))
-            elif version.isdigit() and int(version) < S.SCHEMA_VERSION:
+                migrations.stamp_newest(conn)
+                return
+            if version.isdigit() and int(version) < S.SCHEMA_VERSION:
                 S.migrate(conn, int(version))
                 conn.execute(sa.update(S.meta).where(S.meta.c.key == "schema_version")
                              .values(value=str(S.SCHEMA_VERSION)))
             elif version != str(S.SCHEMA_VERSION):
                 raise ValueError(f"{self.url} has gradebook schema version {version}; this dlgrade "
                                  f"reads version {S.SCHEMA_VERSION}")
+            migrations.upgrade(conn)   # the Alembic revisions since version 2, in this transaction
 
         try:
             self._write(tx)

@@ -1,5 +1,6 @@
-"""A gradebook written by round 1's code (schema version 1) upgrades in place to today's schema,
-keeping every grading and override, and then records under run ids.
+"""A gradebook written by round 1's code (schema version 1) upgrades in place to today's schema
+(version 2 by the gradebook's own step, then the Alembic revisions), keeping every grading and
+override, and then records under run ids.
 
 The fixture ``data/round1_gradebook.db`` was written by the round-1 code itself
 (``data/make_round1_gradebook.py``), and ``data/round1_gradebook.json`` holds what
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grader.gradebook import Gradebook, schema
+from grader.gradebook import Gradebook, migrations, schema
 
 DATA = Path(__file__).parent / "data"
 TABLES = ("students", "submissions", "gradings", "question_results", "overrides")
@@ -43,6 +44,7 @@ def test_a_round1_gradebook_upgrades_in_place_keeping_every_grading_and_override
     with Gradebook.open(path, create=False) as gb:    # opening it migrates it
         with gb.engine.connect() as conn:
             assert conn.execute(sa.select(schema.meta.c.value)).scalar() == str(schema.SCHEMA_VERSION)
+            assert migrations.current(conn) == migrations.newest()      # and every Alembic revision
             counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
         assert counts == expected["counts"]
         for assignment, finals in expected["finals"].items():
@@ -69,3 +71,20 @@ def test_an_upgraded_gradebook_records_a_run_id_once(tmp_path, make_result):
         row = {k: v for k, v in _rows(gb, schema.gradings)[-1]._mapping.items() if k != "id"}
         with pytest.raises(sa.exc.IntegrityError), gb.engine.begin() as conn:   # the database refuses it too
             conn.execute(sa.insert(schema.gradings).values(**{**row, "is_current": False}))
+
+
+def test_a_version_2_gradebook_before_alembic_gets_the_first_revision(db_url, make_result):
+    """On SQLite and PostgreSQL: a gradebook as version 2 left it (no run ids, no alembic_version)."""
+    with Gradebook.open(db_url) as gb:
+        gb.record(make_result("a1", "ana"), student_id="ana")
+        with gb.engine.begin() as conn:
+            conn.execute(sa.text("DROP INDEX uq_gradings_run_id"))
+            conn.execute(sa.text("ALTER TABLE gradings DROP COLUMN run_id"))
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+    with Gradebook.open(db_url, create=False) as gb:
+        with gb.engine.connect() as conn:
+            assert migrations.current(conn) == migrations.newest()
+        result = make_result("a1", "ana", (1.0, 1.0))
+        first = gb.record(result, student_id="ana", run_id="run-1:ana")
+        assert gb.record(result, student_id="ana", regrade=True, run_id="run-1:ana") == first
+        assert [g.run_id for g in _rows(gb, schema.gradings)] == [None, "run-1:ana"]
