@@ -1,10 +1,12 @@
 """A worker: claims jobs from the queue, grades them in the sandbox, records them in the gradebook.
 
-One job at a time per worker process (run several for more). For each job
-the worker copies the upload from the blob store into a fresh folder under
-the assignment's own file name (``backprop.py``; the student's file name is
-never used), grades it with :func:`grader.grade.engine.grade_submission` and
-records the result with :meth:`grader.gradebook.Gradebook.record`.
+One job at a time per worker (run several for more). For each job the
+worker copies the upload from the blob store into a fresh folder under the
+assignment's own file name (``backprop.py``; the student's file name is
+never used), grades it with :func:`grader.grade.engine.grade_submission`
+(or on a Dask cluster: ``dlgrade worker --cluster``, see
+:mod:`grader.cluster.remote`) and records the result with
+:meth:`grader.gradebook.Gradebook.record`.
 
 Exactly once: before grading, the worker asks the gradebook whether this
 content is already graded (a worker killed after recording, before ending
@@ -47,8 +49,12 @@ def worker_name() -> str:
 
 class Worker:
     def __init__(self, course: Course, *, name: str | None = None, lease_seconds: float = 30.0,
-                 poll_seconds: float = 0.5):
+                 poll_seconds: float = 0.5, grade=None):
+        """``grade(assignment_folder, compiled, path, student) -> SubmissionResult``: where a submission
+        is graded (default: a sandbox on this host; :class:`grader.cluster.remote.ClusterGrader`: a
+        Dask cluster). This worker records the result either way."""
         self.course = course
+        self.grade = grade or _grade_here
         self.name = name or worker_name()
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -121,7 +127,7 @@ class Worker:
         assignment = course.assignments[upload.assignment]
         with tempfile.TemporaryDirectory(prefix="dlgrade-web-") as folder:
             path = self._materialise(upload, assignment, Path(folder))
-            from grader.grade.engine import content_hash, grade_submission
+            from grader.grade.engine import content_hash
 
             sha = content_hash(path)
             report_data = None
@@ -132,8 +138,8 @@ class Worker:
             elif job.kind == "regrade" and current is not None and current[0] != job.previous_grading_id:
                 grading_id = current[0]           # this regrade is recorded already
             else:
-                result = grade_submission(self._compiled_for(assignment, upload.student), path,
-                                          submission_id=upload.student)
+                result = self.grade(assignment.folder, self._compiled_for(assignment, upload.student), path,
+                                    upload.student)
                 submitted_at = upload.uploaded_at - _dt.timedelta(minutes=extension)
                 grading_id = course.gradebook.record(
                     result, student_id=upload.student, submitted_at=submitted_at,
@@ -168,6 +174,13 @@ class Worker:
         if cached is None or cached[0] != version:
             cached = self._compiled[assignment.name] = (version, compiler_for(load_assignment(assignment.folder)))
         return cached[1](student)
+
+
+def _grade_here(assignment_folder: Path, compiled, path: Path, student: str):
+    """Grade in a sandbox on this host."""
+    from grader.grade.engine import grade_submission
+
+    return grade_submission(compiled, path, submission_id=student)
 
 
 def _json_safe(value):
