@@ -10,6 +10,7 @@ to open dlgrade in a new window, as the LTI guidance for browsers advises.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+# A path on this site: printable ASCII without spaces (browsers drop tabs and newlines from a URL, so
+# "/<tab>/evil.example" would become "//evil.example"), and not "//" or "/\\" (another host).
+LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
 
 
 def lti():
@@ -172,7 +176,7 @@ def cookie_blocked():
 def landing():
     """Where a launch ends: the page asked for if the session cookie was kept, else a new-window offer."""
     target = request.args.get("to", "/")
-    if not target.startswith("/") or target[1:2] in ("/", "\\"):   # a path here, never another site
+    if not LOCAL_PATH.fullmatch(target):   # a path here, never another site
         target = "/"
     if g.get("identity") is None:
         return refused("your browser did not keep dlgrade's session inside the LMS page (third-party "

@@ -1,0 +1,60 @@
+"""Hostile uses of the LTI side, in-process (Flask's test client on the app ``dlgrade serve`` runs):
+the landing page never sends a signed-in user to another site, and only a role in the course
+itself makes an LMS user an instructor (or a student) here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import issue_token, write_course
+from lti_platform import Platform
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One course with a registered platform for this file (each test signs in its own users)."""
+    from grader.web.app import create_app
+    from grader.web.course import Course
+    from grader.web.lti import keys
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DLGRADE_LTI_SEND_SECONDS", "0")    # no background grade sender
+    course_dir = write_course(tmp_path_factory.mktemp("lti-hostile") / "course")
+    keys.generate(course_dir / "lti")
+    Platform().register(course_dir)
+    course = Course(course_dir)
+    try:
+        app = create_app(course, secure_cookies=False)
+        app.config["course_dir"] = course_dir
+        yield app
+    finally:
+        course.close()
+        patch.undo()
+
+
+def signed_in_client(app, user: str):
+    client = app.test_client()
+    token = issue_token(app.config["course_dir"], user)
+    form = client.get(f"/signin?token={token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("to", ["/\t/evil.example.test/", "/\n/evil.example.test/", "/\r\n/evil.example.test/",
+                                "/ /evil.example.test/", "//evil.example.test/", "/\\evil.example.test/",
+                                "https://evil.example.test/", "\t//evil.example.test/"])
+def test_the_landing_page_never_redirects_off_the_site(app, to):
+    """Browsers drop tabs and newlines inside a URL: "/<tab>/evil" must not become "//evil"."""
+    client = signed_in_client(app, "s1")
+    response = client.get("/lti/landing", query_string={"to": to})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_the_landing_page_keeps_a_path_on_the_site(app):
+    client = signed_in_client(app, "s1")
+    response = client.get("/lti/landing", query_string={"to": "/a/01_backprop?x=1"})
+    assert (response.status_code, response.headers["Location"]) == (302, "/a/01_backprop?x=1")
