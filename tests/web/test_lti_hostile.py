@@ -58,3 +58,26 @@ def test_the_landing_page_keeps_a_path_on_the_site(app):
     client = signed_in_client(app, "s1")
     response = client.get("/lti/landing", query_string={"to": "/a/01_backprop?x=1"})
     assert (response.status_code, response.headers["Location"]) == (302, "/a/01_backprop?x=1")
+
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+
+@pytest.mark.parametrize("roles, role", [
+    # Canvas sends institution roles beside the course's: a student here who teaches another course
+    ([LIS + "institution/person#Instructor", LIS + "membership#Learner"], "student"),
+    ([LIS + "institution/person#Administrator", LIS + "system/person#SysAdmin", LIS + "membership#Learner"], "student"),
+    # an observer here who is a student of the institution is no student of this course
+    ([LIS + "institution/person#Student", LIS + "membership#Mentor"], None),
+    ([LIS + "institution/person#Instructor"], None),
+    # a sub-role counts as its principal role: Learner#Instructor is a learner
+    ([LIS + "membership/Learner#Instructor", LIS + "membership#Learner"], "student"),
+    ([LIS + "membership/Instructor#TeachingAssistant"], "instructor"),
+    ([LIS + "membership#Instructor", LIS + "institution/person#Student"], "instructor"),
+    (["Instructor"], "instructor"),
+    (["Learner"], "student"),
+])
+def test_only_the_roles_in_this_course_decide_who_is_an_instructor(roles, role):
+    from grader.web.lti.identity import role_of
+
+    assert role_of(roles) == role

@@ -21,19 +21,37 @@ LIS = "https://purl.imsglobal.org/spec/lti/claim/lis"
 ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
 SESSION_DAYS = 0.5   # an LTI session lasts a working day; the LMS launches again after that
 
-# LIS role names (context roles, full or short form, and institution roles) that mean "teaches here".
-TEACHING = ("Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant", "Mentor#Instructor")
+# Context roles (the user's role in this LMS course) that mean "teaches here" and "learns here".
+TEACHING = ("Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant")
 LEARNING = ("Learner", "Student")
+CONTEXT_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+
+
+def context_role(role: str) -> str | None:
+    """The principal context role a role names, or None for an institution or system role.
+
+    ``...membership#Instructor`` and the short form ``Instructor`` name ``Instructor``; a sub-role
+    names its principal role (``...membership/Instructor#TeachingAssistant``: ``Instructor``,
+    ``...membership/Learner#Instructor``: ``Learner``). An institution role
+    (``...institution/person#Instructor``) says what the user is elsewhere in the institution (a
+    student here may teach another course), so it gives nothing here.
+    """
+    if role.startswith(CONTEXT_ROLE + "#"):
+        return role[len(CONTEXT_ROLE) + 1:]
+    if role.startswith(CONTEXT_ROLE + "/"):
+        return role[len(CONTEXT_ROLE) + 1:].split("#", 1)[0]
+    if ":" not in role and "/" not in role and "#" not in role:
+        return role
+    return None
 
 
 def role_of(roles: list[str]) -> str | None:
-    """'instructor' if any role teaches, else 'student' if any learns, else None (e.g. an observer).
+    """'instructor' if a context role teaches, else 'student' if one learns, else None (e.g. an observer).
 
-    Roles are URIs such as ``http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor`` or
-    ``...membership/Instructor#TeachingAssistant``; the short form ``Instructor`` is accepted too.
+    Only the roles in this course count (:func:`context_role`); institution and system roles are ignored.
     """
-    names = [r.rsplit("#", 1)[-1] if "#" in r else r.rsplit("/", 1)[-1] for r in roles if isinstance(r, str)]
-    if any(n in TEACHING or n.endswith("Instructor") for n in names):
+    names = [context_role(r) for r in roles if isinstance(r, str)]
+    if any(n in TEACHING for n in names):
         return "instructor"
     if any(n in LEARNING for n in names):
         return "student"
