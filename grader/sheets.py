@@ -64,6 +64,7 @@ __all__ = [
 
 MAX_SHEET_BYTES = 256 * 1024
 MAX_RECOVERY_LINES = 5000
+MAX_YAML_FLOW_DEPTH = 32       # a matrix is 2 deep; a sheet never needs more than a few
 MAX_STATEMENT_LINES = 200
 MAX_NODES = 100_000
 MAX_DEPTH = 32
@@ -399,7 +400,7 @@ def _toml_recover(text: str, contents: SheetContents) -> int:
             still_open = openness.feed(lines[end])
         for last in sorted({end, i}, reverse=True):  # the whole statement, else its first line alone
             try:
-                parsed = tomllib.loads("\n".join(lines[i:last + 1]))
+                parsed = _toml_loads("\n".join(lines[i:last + 1]))
                 end = last
                 break
             except tomllib.TOMLDecodeError as exc:
@@ -477,8 +478,24 @@ def _yaml_loader():
     return SheetLoader, yaml.YAMLError
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in ``text`` (those inside quotes count too: an overestimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
 def _yaml_load(text: str, line_offset: int = 0):
     """(data, duplicates, key_lines) or raises (message, line)."""
+    # PyYAML's scanner keeps a possible key per open [ or { and walks them all at every token: a few
+    # thousand [ took seconds of CPU each, so nesting is bounded before PyYAML reads anything.
+    if _flow_depth(text) > MAX_YAML_FLOW_DEPTH:
+        raise ValueError(f"the YAML is nested too deeply (more than {MAX_YAML_FLOW_DEPTH} levels of [ and {{)")
     Loader, YAMLError = _yaml_loader()
     try:
         loader = Loader(text)  # its reader refuses control characters already here
@@ -585,9 +602,17 @@ def read_sheet(path: str | os.PathLike, *, fmt: str | None = None,
     return contents
 
 
+def _toml_loads(text: str) -> dict:
+    """``tomllib.loads``; nesting too deep for its recursive parser (``[[[[...``) is a TOMLDecodeError too."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("the TOML is nested too deeply (a [ or { that is not closed?)") from None
+
+
 def _read_toml(text: str, contents: SheetContents) -> None:
     try:
-        contents.values = tomllib.loads(text)
+        contents.values = _toml_loads(text)
         contents.ok = True
         return
     except tomllib.TOMLDecodeError as exc:

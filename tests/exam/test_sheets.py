@@ -358,6 +358,11 @@ PATHOLOGICAL_SHEETS = {
     "strings.toml": "\n".join(f'K{s} = """\n' + "text\n" * 199 for s in range(25)),
     "lines.toml": "K = [[1, [2, [3\n" * 5000,
     "open.yaml": "".join(f"K{s}: [1,\n" for s in range(4000)),
+    # thousands of [ a line: PyYAML's scanner walks every open [ at every token (seconds a line);
+    # tomllib's parser recurses once per [ (a RecursionError, which read_sheet must not raise)
+    "deep.yaml": "".join(f"K{s}: " + "[" * 3000 + "\n" for s in range(80)),
+    "deep.toml": "".join(f"K{s} = " + "[" * 3000 + "\n" for s in range(80)),
+    "deep_tables.toml": "K = " + "{a = " * 50_000 + "\n",
 }
 #: CPU seconds a pathological sheet may take to read, enforced by the kernel (RLIMIT_CPU).
 SHEET_CPU_SECONDS = 20
