@@ -137,6 +137,8 @@ def save(name: str):
             value = json.loads(request.form.get("value", ""))
         except ValueError:
             raise Refused(400, "the answer must be sent as JSON text") from None
+        except RecursionError:   # "[[[[...": no answer is nested deeper than the rows of a matrix
+            raise Refused(400, "the answer is nested too deeply: send text, a list, or rows") from None
         saved_at = exams.save_answer(course_of(), a, field, g.identity.user_id, value)
     except Refused as exc:
         return _json_refusal(exc)
