@@ -365,9 +365,12 @@ def closed_at(conn, exam: str) -> _dt.datetime | None:
     return conn.execute(sa.select(X.state.c.closed_at).where(X.state.c.assignment == exam)).scalar()
 
 
-def sitting(course: Course, conn, a: CourseAssignment, student: str, now: _dt.datetime) -> Sitting | None:
-    row = conn.execute(sa.select(X.sittings).where(X.sittings.c.assignment == a.name,
-                                                   X.sittings.c.student == student)).first()
+def sitting(course: Course, conn, a: CourseAssignment, student: str, now: _dt.datetime, *,
+            lock: bool = False) -> Sitting | None:
+    """The student's sitting, or None; ``lock``: hold its row until ``conn`` commits (PostgreSQL:
+    ``FOR UPDATE``; SQLite's writers hold the whole database already)."""
+    query = sa.select(X.sittings).where(X.sittings.c.assignment == a.name, X.sittings.c.student == student)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         return None
     return _sitting(course, conn, a, row, now)
@@ -436,7 +439,9 @@ def open_exam(course: Course, a: CourseAssignment, student: str, now: _dt.dateti
 
 
 def _taking(course: Course, conn, a: CourseAssignment, student: str, now: _dt.datetime) -> Sitting:
-    current = sitting(course, conn, a, student, now)
+    # Locked: a save and a hand-in of the same sitting take turns, so no answer is saved after the
+    # hand-in read the answers (it would be shown as saved yet not be on the sheet handed in).
+    current = sitting(course, conn, a, student, now, lock=True)
     if current is None:
         raise Refused(409, f"open {a.name} first: your time starts when you open it")
     if current.ended and current.ended_how == "deadline":
@@ -501,6 +506,9 @@ def submit(course: Course, a: CourseAssignment, student: str, now: _dt.datetime 
 def _hand_in(course: Course, conn, a: CourseAssignment, current: Sitting, at: _dt.datetime, *, how: str,
              by: str) -> int:
     """Write the saved answers as a sheet, store it as an upload and queue it, in ``conn``'s transaction."""
+    locked = sitting(course, conn, a, current.student, at, lock=True)   # a save in progress ends first
+    if locked is None or locked.ended:
+        raise Refused(409, "these answers were handed in already")
     compiled = PAPERS.compiled(a, current.student)
     sheet = answer_sheet(compiled, fields_of(compiled), saved_answers(conn, a.name, current.student),
                          current.student).encode("utf-8")

@@ -73,3 +73,52 @@ def test_a_sheet_nested_too_deeply_fills_nothing_and_says_why(app):
     assert response.status_code == 302, response.get_data(as_text=True)[-500:]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "1 answer filled in" in page and "nested too deeply" in page
+
+
+def test_a_save_racing_the_hand_in_is_on_the_sheet_handed_in(tmp_path, monkeypatch, db_url):
+    """Two tabs: one saves an answer while the other hands in. The hand-in waits for the save, so the
+    answer the student was told is saved is the one on the sheet (on PostgreSQL the hand-in read the
+    answers before the save committed, and a "saved" answer was missing from the sheet)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from grader.web import exams
+    from grader.web import tables as T
+    from grader.web.course import Course
+
+    monkeypatch.setenv("DLGRADE_ASSIGNMENTS", str(exam_assignments(tmp_path / "assignments")))
+    course = Course(write_exam_course(tmp_path / "course"), db=db_url)
+    try:
+        a = course.assignments[EXAM]
+        exams.open_exam(course, a, "ann")
+        field = next(f for f in exams.fields_of(exams.PAPERS.compiled(a, "ann")) if f.key == "NET_LOSS")
+        exams.save_answer(course, a, field, "ann", "0.1")
+
+        saving, go_on = threading.Event(), threading.Event()
+        record_event = exams.record_event
+
+        def save_held_open(conn, exam, student, kind, *args, **kwargs):   # the save, paused before its commit
+            record_event(conn, exam, student, kind, *args, **kwargs)
+            if kind == "save":
+                saving.set()
+                go_on.wait(60)
+
+        monkeypatch.setattr(exams, "record_event", save_held_open)
+        saver = threading.Thread(target=exams.save_answer, args=(course, a, field, "ann", "0.2"))
+        saver.start()
+        assert saving.wait(60)
+        handed_in = {}
+        submitter = threading.Thread(target=lambda: handed_in.update(upload=exams.submit(course, a, "ann")))
+        submitter.start()
+        submitter.join(3)          # unlocked, the hand-in ran to its end here without the save
+        go_on.set()
+        saver.join(60)
+        submitter.join(60)
+        with course.engine.begin() as conn:
+            upload = conn.execute(sa.select(T.uploads).where(T.uploads.c.id == handed_in["upload"])).one()
+            assert exams.saved_answers(conn, EXAM, "ann")["NET_LOSS"] == "0.2"
+        sheet = course.blobs.read(upload.blob_sha256).decode()
+        assert re.search(r"^NET_LOSS = 0\.2$", sheet, re.M), sheet
+    finally:
+        course.close()
