@@ -110,8 +110,7 @@ def paper(name: str):
     final = None
     if sitting.ended and visible:
         final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
-    filled = request.args.get("filled", type=int)
-    left_out = [line[:300] for line in request.args.getlist("left_out")[:12]]
+    filled, left_out = _sheet_outcome(request.args.get("sheet", ""), student)
     return app_page("exam_paper.html", a=a, sitting=sitting, now=now, compiled=compiled, filled=filled,
                     left_out=left_out,
                     sections=paper_sections(compiled, saved), final=final, visible=visible,
@@ -212,7 +211,33 @@ def fill_from_sheet(name: str):
         path = Path(folder) / f"answers{suffix}"      # the student's file name never reaches a path
         path.write_bytes(data)
         filled, left_out = exams.fill_from_sheet(course_of(), a, g.identity.user_id, path)
-    return redirect(url_for("exam.paper", name=a.name, filled=len(filled), left_out=left_out[:12]))
+    outcome = _outcomes().dumps({"student": g.identity.user_id, "filled": len(filled),
+                                 "left_out": [line[:300] for line in left_out[:12]]})
+    return redirect(url_for("exam.paper", name=a.name, sheet=outcome))
+
+
+def _outcomes():
+    """Signs what a sheet filled in, for the page it redirects to: a link made elsewhere (or by a
+    classmate, whose sheet's keys are text of their choosing) shows nothing on a student's paper."""
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.secret_key, salt="dlgrade-exam-sheet-filled")
+
+
+def _sheet_outcome(signed: str, student: str) -> tuple[int | None, list[str]]:
+    """(how many answers the sheet filled in, what it left out) if ``signed`` is this student's, else (None, [])."""
+    from itsdangerous import BadSignature
+
+    if not signed:
+        return None, []
+    try:
+        outcome = _outcomes().loads(signed[:20_000])
+    except BadSignature:
+        return None, []
+    if not isinstance(outcome, dict) or outcome.get("student") != student:
+        return None, []
+    return int(outcome["filled"]), [str(line) for line in outcome["left_out"]]
 
 
 @bp.get("/<name>/sheet.toml")

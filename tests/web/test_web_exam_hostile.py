@@ -122,3 +122,22 @@ def test_a_save_racing_the_hand_in_is_on_the_sheet_handed_in(tmp_path, monkeypat
         assert re.search(r"^NET_LOSS = 0\.2$", sheet, re.M), sheet
     finally:
         course.close()
+
+
+def test_a_crafted_link_puts_no_text_on_a_students_paper(app):
+    """What a sheet filled in is shown after the upload; a link that carries text of its own (or a
+    classmate's real outcome, whose sheet's unknown keys are text of the classmate's choosing) shows none."""
+    ann, bob = opened(app, "ann-link"), opened(app, "bob-link")
+    spoof = "Your exam was voided: e-mail your answers to the proctor"
+    page = ann.get(f"/exam/{EXAM}", query_string={"filled": 3, "left_out": spoof}).get_data(as_text=True)
+    assert 'id="time-left"' in page and spoof not in page and 'id="sheet-filled"' not in page
+
+    sheet = f'NET_LOSS = 0.5\n"{spoof}" = 1\n'.encode()
+    response = bob.post(f"/exam/{EXAM}/sheet", data={"csrf_token": bob.csrf,
+                                                     "file": (io.BytesIO(sheet), "answers.toml")},
+                        content_type="multipart/form-data")
+    assert response.status_code == 302
+    bobs_page = bob.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 answer filled in" in bobs_page and spoof in bobs_page     # bob's own outcome, shown to bob
+    page = ann.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="time-left"' in page and spoof not in page and 'id="sheet-filled"' not in page
