@@ -460,12 +460,16 @@ def _taking(course: Course, conn, a: CourseAssignment, student: str, now: _dt.da
 
 
 def refuse_outside_sitting(course: Course, conn, a: CourseAssignment, student: str, now: _dt.datetime) -> None:
-    """An uploaded answer sheet keeps to the student's clock once they have opened the exam on the website."""
+    """An uploaded answer sheet keeps to the student's clock once they have opened the exam on the website,
+    and is refused once they handed the paper in there."""
     current = sitting(course, conn, a, student, now)
     if current is None:
         return   # a paper exam: the window and the late rules of the policy, as for any upload
     if closed_at(conn, a.name) is not None:
         raise Refused(403, f"{a.name} has been closed by your instructor: answers are no longer taken")
+    if current.ended_how == "student":   # as the paper says once handed in: nothing changes after
+        raise Refused(409, f"you handed in {a.name} at {current.ended_at.isoformat()}: your answers can no "
+                           "longer be changed")
     if current.deadline is not None:
         minutes = max(0.0, (now - current.deadline).total_seconds() / 60.0)
         if late_status(a.policy, minutes) in (NOT_ACCEPTED, TOO_LATE):

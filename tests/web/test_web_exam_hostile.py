@@ -141,3 +141,27 @@ def test_a_crafted_link_puts_no_text_on_a_students_paper(app):
     assert "1 answer filled in" in bobs_page and spoof in bobs_page     # bob's own outcome, shown to bob
     page = ann.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="time-left"' in page and spoof not in page and 'id="sheet-filled"' not in page
+
+
+def test_after_handing_in_on_the_page_no_sheet_upload_changes_the_answers(app):
+    """The paper says a handed-in exam can no longer be changed: an answer sheet uploaded through the
+    assignment's upload form afterwards, while time remains, is refused, and no new upload is stored."""
+    import sqlalchemy as sa
+
+    from grader.web import tables as T
+    from grader.web.course import Course
+
+    cy = opened(app, "cy-handed-in")
+    assert cy.post(f"/exam/{EXAM}/submit", data={"csrf_token": cy.csrf}).status_code == 302
+    response = cy.post(f"/a/{EXAM}/upload", data={"csrf_token": cy.csrf,
+                                                  "file": (io.BytesIO(b"NET_LOSS = 0.5\n"), "answers.toml")},
+                       content_type="multipart/form-data")
+    assert response.status_code == 409 and "can no longer be changed" in response.get_data(as_text=True)
+    course = Course(app.config["course_dir"])
+    try:
+        with course.engine.begin() as conn:
+            uploads = conn.execute(sa.select(T.uploads.c.display_name)
+                                   .where(T.uploads.c.student == "cy-handed-in")).scalars().all()
+    finally:
+        course.close()
+    assert len(uploads) == 1      # the hand-in's own sheet only
