@@ -109,6 +109,13 @@ class Papers:
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
+        from grader.exam.variants import normalize_student_id
+
+        try:
+            normalize_student_id(student)
+        except ValueError as exc:   # an LMS may send any id; a variant needs one of a safe alphabet
+            raise Refused(403, f"your user id cannot sit {a.name} on this site: {exc}; ask your instructor "
+                               "to map your account to a course id") from None
         compiled = compile_for_student(load_assignment(a.folder), student)
         with self._lock:
             if len(self._cache) >= self.size:

@@ -253,8 +253,9 @@ def sheet(name: str):
         saved = exams.saved_answers(conn, a.name, student)
     compiled = exams.PAPERS.compiled(a, student)
     text = exams.answer_sheet(compiled, exams.fields_of(compiled), saved, student)
+    # The file's name holds no student id: an id from an LMS may hold any character, a header may not.
     return Response(text, mimetype="text/plain",
-                    headers={"Content-Disposition": f"attachment; filename={a.name}-{student}.toml"})
+                    headers={"Content-Disposition": f"attachment; filename={a.name}-answers.toml"})
 
 
 __all__ = ["bp", "paper_sections"]

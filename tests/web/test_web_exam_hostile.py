@@ -165,3 +165,13 @@ def test_after_handing_in_on_the_page_no_sheet_upload_changes_the_answers(app):
     finally:
         course.close()
     assert len(uploads) == 1      # the hand-in's own sheet only
+
+
+def test_a_user_id_no_variant_can_be_made_for_gets_a_clear_refusal_not_a_crash(app):
+    """An id from an LMS may hold characters a per-student variant cannot be made for (here Greek
+    letters): the paper and the sheet download say so with a 403, they do not fail with a 500."""
+    client = opened(app, "Σωκράτης")
+    for path in (f"/exam/{EXAM}", f"/exam/{EXAM}/sheet.toml"):
+        response = client.get(path)
+        assert response.status_code == 403, (path, response.status_code)
+        assert "your user id cannot sit" in response.get_data(as_text=True)
