@@ -91,6 +91,19 @@ def issue_tokens(course_dir: Path, users: list[str], role: str = "student", *, d
         course.close()
 
 
+def signed_in_test_client(app, course_dir: Path, user: str, role: str = "student", *, db: str | None = None):
+    """A Flask test client of ``app`` signed in as ``user`` through the sign-in form (a real token, the
+    form's CSRF token), with the session's CSRF token as ``client.csrf`` for the POSTs that follow."""
+    client = app.test_client()
+    token = issue_token(course_dir, user, role, db=db)
+    form = client.get(f"/signin?token={token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
+    with client.session_transaction() as session:
+        client.csrf = session["csrf"]
+    return client
+
+
 class Server:
     """``dlgrade serve`` in a child process on 127.0.0.1 (a free port)."""
 

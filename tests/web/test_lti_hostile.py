@@ -4,11 +4,10 @@ itself makes an LMS user an instructor (or a student) here."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from conftest import issue_token, write_course
+from conftest import signed_in_test_client, write_course
 from lti_platform import Platform
 
 
@@ -35,12 +34,7 @@ def app(tmp_path_factory):
 
 
 def signed_in_client(app, user: str):
-    client = app.test_client()
-    token = issue_token(app.config["course_dir"], user)
-    form = client.get(f"/signin?token={token}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
-    return client
+    return signed_in_test_client(app, app.config["course_dir"], user)
 
 
 @pytest.mark.parametrize("to", ["/\t/evil.example.test/", "/\n/evil.example.test/", "/\r\n/evil.example.test/",

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import issue_token
+from conftest import signed_in_test_client
 from exam_course import EXAM, exam_assignments, write_exam_course
 
 
@@ -35,14 +35,7 @@ def app(tmp_path_factory):
 
 def signed_in(app, user: str, role: str = "student"):
     """A test client signed in as ``user``, with its CSRF token as ``client.csrf``."""
-    client = app.test_client()
-    token = issue_token(app.config["course_dir"], user, role)
-    form = client.get(f"/signin?token={token}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
-    with client.session_transaction() as session:
-        client.csrf = session["csrf"]
-    return client
+    return signed_in_test_client(app, app.config["course_dir"], user, role)
 
 
 def opened(app, user: str):

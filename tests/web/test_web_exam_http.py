@@ -245,7 +245,7 @@ def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_
 def test_the_expression_preview_is_rate_limited_per_student(exam_env):
     """The preview parses in the web process: past the limit a student gets 429 with Retry-After, and a
     classmate is not slowed. (In-process, so that the limit can be lowered: the same app the server runs.)"""
-    from conftest import issue_token
+    from conftest import signed_in_test_client
     from grader.web.app import create_app
     from grader.web.course import Course
 
@@ -253,14 +253,7 @@ def test_the_expression_preview_is_rate_limited_per_student(exam_env):
     course = Course(course_dir)
     try:
         app = create_app(course, secure_cookies=False, preview_limit=(3, 60.0))
-        client_of = {}
-        for student in ("ann", "bob"):
-            client = app.test_client()
-            token = issue_token(course_dir, student)
-            form = client.get(f"/signin?token={token}").get_data(as_text=True)
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-            assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
-            client_of[student] = client
+        client_of = {student: signed_in_test_client(app, course_dir, student) for student in ("ann", "bob")}
         ask = f"/exam/{EXAM}/preview?key=DERIVATIVE&text=2*x"
         answers = [client_of["ann"].get(ask) for _ in range(4)]
         assert [r.status_code for r in answers[:3]] == [200] * 3 and answers[0].get_json()["ok"], answers[0].get_data()

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, Client, issue_token, issue_tokens
+from conftest import EXAMPLES, ROOT, Client, issue_token, issue_tokens, signed_in_test_client
 
 from grader.similarity.normalise import submission_code
 from grader.web.app import REPORT_CSP
@@ -124,11 +124,7 @@ def test_a_class_over_the_cap_is_cut_and_the_page_says_so(site, monkeypatch):
         assert (evidence.students, len(evidence.code.documents), evidence.capped) == (4, 3, True)
         assert "dave" not in evidence.code.documents   # the first three by student id are kept
 
-        client = create_app(course, secure_cookies=False).test_client()
-        token = issue_token(course_dir, "prof2", "instructor")
-        form = client.get(f"/signin?token={token}").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 302
+        client = signed_in_test_client(create_app(course, secure_cookies=False), course_dir, "prof2", "instructor")
         page = client.get(PAGE).get_data(as_text=True)
         assert 'id="similarity-capped"' in page and "4 students with an upload" in page
         assert "only the first 3" in page
