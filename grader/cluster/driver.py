@@ -39,12 +39,15 @@ def failed_result(compiled, task: GradingTask, why: str) -> SubmissionResult:
 def read_answer(future, compiled, task: GradingTask) -> tuple[SubmissionResult, dict | None]:
     """The result a finished future holds, or a grader error saying why there is none."""
     import json
+    from asyncio import CancelledError
 
-    if future.status != "finished":
-        exc = future.exception()
+    try:
+        # Not ``future.status``: a finished result held by a worker that dies is computed again, so a
+        # future ``as_completed`` gave as done may be pending again now; ``result`` waits for it.
+        text = future.result()
+    except (Exception, CancelledError) as exc:   # KilledWorker (its workers died), cancelled, ...
         return failed_result(compiled, task, f"{type(exc).__name__}: {str(exc)[:500]}"), None
     try:
-        text = future.result()
         answer = json.loads(text) if isinstance(text, str) else None
         refused = answer.get("refused") if isinstance(answer, dict) else None
         if refused:

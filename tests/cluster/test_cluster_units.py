@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 
 import pytest
 
@@ -121,3 +122,39 @@ def test_a_worker_grades_an_exam_sheet_against_the_students_own_variant(tmp_path
     bens = dataclasses.replace(task, variant=compile_for_student(midterm, "ben", salt=exam_salt(midterm)).variant)
     assert "compiles variant" in json.loads(grade_task(bens.to_dict()))["refused"]
 
+
+
+class RecomputedFuture:
+    """A future ``as_completed`` gave as done whose worker then died holding its result: the scheduler
+    computes it again, so its status reads ``pending`` until ``result`` (which waits) returns."""
+
+    status = "pending"
+
+    def __init__(self, answer: str | None = None, error: BaseException | None = None):
+        self.answer, self.error = answer, error
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        self.status = "finished"
+        return self.answer
+
+    def exception(self):
+        return None if self.status == "finished" else self.error
+
+
+def test_a_result_computed_again_after_its_worker_died_is_read_not_called_an_error(assignment, task,
+                                                                                    tmp_path, monkeypatch):
+    from distributed import KilledWorker
+
+    from grader.cluster.driver import read_answer
+
+    monkeypatch.setenv("DLGRADE_SANDBOX", "none")
+    compiled = assignment.compile()
+    answer = grade_task(task.to_dict())
+    result, figures = read_answer(RecomputedFuture(answer), compiled, task)
+    assert result.grader_error is None and result.score == compiled.max_score and figures
+
+    last_worker = types.SimpleNamespace(address="tcp://127.0.0.1:1")
+    killed, _ = read_answer(RecomputedFuture(error=KilledWorker("grade-ana", last_worker, 3)), compiled, task)
+    assert killed.grader_error.startswith("cluster: KilledWorker") and killed.score == 0
