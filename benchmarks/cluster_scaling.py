@@ -51,7 +51,7 @@ def grade(classdir: Path, out: Path, how: list[str]) -> float:
 
 
 def cluster_start_stop(workers: int) -> float:
-    from grader.cluster.connect import open_client
+    from grader.course.cluster.connect import open_client
 
     start = time.perf_counter()
     with open_client(f"local:{workers}"):

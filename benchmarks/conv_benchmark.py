@@ -45,6 +45,7 @@ import os
 import statistics
 import time
 
+
 def _keep_freed_memory():
     """Make glibc's malloc keep freed memory in the process, as TensorFlow's allocator does."""
     import ctypes

@@ -19,11 +19,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "checks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
-from grader.checks import Expression  # noqa: E402
-from test_checks_bounded import FUZZ_CPU_BUDGET  # noqa: E402
 from fuzz_strategies import expressions  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_checks_bounded import FUZZ_CPU_BUDGET  # noqa: E402
+
+from grader.engine.checks import Expression  # noqa: E402
 
 EXPECTED = ["a - y", "a*(1 - a)", "log(a - 2)", "exp(a) / y"]
 

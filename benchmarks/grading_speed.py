@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 QUESTIONS = '''
 import numpy as np
-from grader.authoring import Assignment
-from grader.checks import ArrayClose
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose
 from reference.activations import sigmoid
 
 assignment = Assignment("speed", title="One question", module="speed")
@@ -74,9 +74,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    from grader.authoring import load_assignment
-    from grader.grade.engine import grade_submission
-    from grader.generate.markers import solution_source
+    from grader.course.generate.markers import solution_source
+    from grader.engine.authoring import load_assignment
+    from grader.engine.grading import grade_submission
 
     work = Path(tempfile.mkdtemp(prefix="dlgrade-speed-"))
     (work / "assignment").mkdir()
@@ -139,7 +139,7 @@ def main() -> None:
                                    for _ in range(args.repeats))
     rows.append(("otter run, one submission (no container)", otter_time, "kernel start + notebook + tests"))
 
-    from grader.report import table
+    from grader.engine.text_report import table
 
     print(table(["what", "seconds", "note"], [(w, f"{s:.3f}", n) for w, s, n in rows], align="lrl"))
     print(f"\nper submission, dlgrade engine vs otter run: {otter_time / engine:.1f}x faster; "

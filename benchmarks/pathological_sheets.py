@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "exam"))
 
-from grader.sheets import read_sheet  # noqa: E402
 from test_sheets import PATHOLOGICAL_SHEETS  # noqa: E402
+
+from grader.engine.sheets import read_sheet  # noqa: E402
 
 
 def main() -> None:

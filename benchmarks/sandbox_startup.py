@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grader.sandbox import Call, SandboxSession, SlotRef, isolation_available  # noqa: E402
+from grader.engine.sandbox import Call, SandboxSession, SlotRef, isolation_available  # noqa: E402
 
 SUBMISSION = """
 import numpy as np

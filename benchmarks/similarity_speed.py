@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from grader.similarity.exam_variants import compare_papers  # noqa: E402
-from grader.similarity.index import compare_class, make_document, template_kgrams  # noqa: E402
 from similarity import exam_simulation  # noqa: E402
 from similarity.classes import honest_class, template_code  # noqa: E402
 from similarity.disguise import disguise  # noqa: E402
+
+from grader.course.similarity.exam_variants import compare_papers  # noqa: E402
+from grader.course.similarity.index import compare_class, make_document, template_kgrams  # noqa: E402
 
 
 def make_class(n: int) -> dict[str, str]:

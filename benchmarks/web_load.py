@@ -55,8 +55,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    from grader.web import tokens
-    from grader.web.course import Course
+    from grader.course.web import tokens
+    from grader.course.web.course import Course
 
     work = Path(tempfile.mkdtemp(prefix="dlgrade-web-load-"))
     course_dir = work / "course"

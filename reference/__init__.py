@@ -13,8 +13,16 @@ a pair ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)``; losses
 return ``(loss, dinput)`` averaged over the batch.
 """
 
-from reference.activations import (activation_backward, activation_forward, relu, relu_grad, sigmoid,
-                                   sigmoid_grad, tanh, tanh_grad)
+from reference.activations import (
+                                   activation_backward,
+                                   activation_forward,
+                                   relu,
+                                   relu_grad,
+                                   sigmoid,
+                                   sigmoid_grad,
+                                   tanh,
+                                   tanh_grad,
+)
 from reference.conv import conv2d_backward, conv2d_forward, conv2d_output_shape, conv_output_size, same_padding
 from reference.dense import dense_backward, dense_forward
 from reference.gradcheck import numerical_gradient, numerical_gradient_array, relative_error

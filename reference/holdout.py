@@ -19,7 +19,7 @@ nearest neighbour among the public held-out images) would need the public
 images *inside* the graded model, and the grader's trainer rebuilds the
 model from its architecture alone: fresh weights, built-in layers only, no
 list of more than a few dozen numbers in its configuration (see
-``grader/sandbox/child/saved_model.py``). What remains is what a model
+``grader/engine/sandbox/child/saved_model.py``). What remains is what a model
 learns from the grader's training digits.
 
 The training digits get the same kind of transformation, drawn from another

@@ -6,8 +6,8 @@ drawn from each question's seeded generator ``q.rng``.
 
 import numpy as np
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose, Form, Number, ReluNetworkOutputs
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose, Form, Number, ReluNetworkOutputs
 from reference import activations as act
 from reference import lectures
 from reference.dense import dense_backward, dense_forward

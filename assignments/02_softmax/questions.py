@@ -8,8 +8,8 @@ question's seeded generator ``q.rng``.
 
 import numpy as np
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose, Expression, Form, Number
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose, Expression, Form, Number
 from reference import lectures
 from reference.derivations import get_derivation
 from reference.losses import binary_cross_entropy, one_hot, softmax, softmax_cross_entropy

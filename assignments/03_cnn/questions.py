@@ -8,8 +8,8 @@ is graded in well under a second.
 
 import numpy as np
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose, Exact, Form, Number
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose, Exact, Form, Number
 from reference import lectures
 from reference.conv import conv2d_backward, conv2d_forward, conv_output_size
 from reference.pooling import maxpool_backward, maxpool_forward

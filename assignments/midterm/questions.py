@@ -2,7 +2,7 @@
 
 Every number a student sees is drawn from the question's seeded generator
 ``q.rng`` (seeded by the exam, the question and the student's variant id,
-see ``grader/exam/variants.py``); every expected answer is computed from
+see ``grader/course/exam/variants.py``); every expected answer is computed from
 that draw by ``reference/`` or by sympy. Nothing is typed in by hand.
 
 Each question records what it drew in its cases' ``meta["given"]`` (plain
@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose, Exact, Expression, Number
-from grader.checks.symbolic import describe_domain
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose, Exact, Expression, Number
+from grader.engine.checks.symbolic import describe_domain
 from reference import lectures
 from reference.conv import conv2d_forward, conv2d_output_shape
 from reference.derivations import SIGMA, bce_derivative

@@ -21,7 +21,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from fill_template import fill
 from handout_scan import hidden_values, scan_folder
 
@@ -47,7 +46,7 @@ def graded_examples(request, tmp_path_factory):
     A new assignment may have no examples yet: then only its master's solution
     is graded (as "reference"), and `dlgrade validate` notes that it has none.
     """
-    from grader.generate.markers import solution_source
+    from grader.course.generate.markers import solution_source
 
     assignment = request.param
     out = tmp_path_factory.mktemp(f"graded-{assignment}")
@@ -97,7 +96,7 @@ def test_every_example_gets_its_declared_score(graded_examples):
 
 def test_nothing_handed_out_holds_a_hidden_expected_value(graded_examples):
     """Every file under students/ of the example class, scanned for every hidden question's expected values."""
-    from grader.authoring import load_assignment
+    from grader.engine.authoring import load_assignment
 
     assignment, out, rows, _ = graded_examples
     values = hidden_values(load_assignment(assignment).compile())
@@ -128,8 +127,8 @@ def test_validate_proves_the_assignment(assignment):
     The examples are graded above; so is the master of an assignment that trains a model (each run
     imports TensorFlow and trains for seconds), which gets validate's cheap steps only here.
     """
-    from grader.validate.findings import Report
-    from grader.validate.proof import cheap_checks
+    from grader.course.validate.findings import Report
+    from grader.course.validate.proof import cheap_checks
 
     report = Report(assignment)
     loaded = cheap_checks(ROOT / "assignments" / assignment, report)
@@ -154,7 +153,7 @@ def test_untouched_template_reports_not_implemented(assignment, suffix, tmp_path
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_template_filled_with_solution_scores_full_marks(assignment, tmp_path):
-    from grader.generate.markers import solution_source
+    from grader.course.generate.markers import solution_source
 
     template = ROOT / "student_template" / assignment
     module = module_of(assignment)

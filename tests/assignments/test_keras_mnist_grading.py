@@ -24,11 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring import load_assignment
-from grader.generate.markers import solution_source
-from grader.grade.engine import grade_submission
-from grader.sandbox import isolation_available
-
+from grader.course.generate.markers import solution_source
+from grader.engine.authoring import load_assignment
+from grader.engine.grading import grade_submission
+from grader.engine.sandbox import isolation_available
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = ROOT / "assignments" / "04_keras_mnist"

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT, dlgrade, repository_state
 
 NAME, MODULE = "05_batchnorm", "batchnorm"
@@ -184,7 +183,7 @@ def test_export_otter_writes_a_valid_master_notebook_without_the_key(course, tmp
 
 
 def _require_mode(mode: str) -> None:
-    from grader.sandbox import isolation_available
+    from grader.engine.sandbox import isolation_available
 
     if mode == "bwrap":
         ok, why = isolation_available("auto")
@@ -193,7 +192,7 @@ def _require_mode(mode: str) -> None:
                 pytest.fail(f"bubblewrap is installed and this is root, yet isolation is unavailable: {why}")
             pytest.skip(f"bubblewrap isolation cannot run here: {why}")
     else:
-        from grader.sandbox import landlock
+        from grader.engine.sandbox import landlock
 
         version, why = landlock.abi()
         if not version:
@@ -220,7 +219,7 @@ def _refused(path):
 
 MEAN_OF_SQUARES = 7.5 if all(_refused(p) for p in {[str(p) for p in secrets]!r}) else 0.0
 '''
-    from grader.generate.markers import solution_source
+    from grader.course.generate.markers import solution_source
 
     submission = tmp_path / "batchnorm.py"
     submission.write_text(solution_source((folder / "master.py").read_text()).replace(

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import dlgrade
-from grader.scaffold.files import write_assignment
-from grader.validate.proof import validate
+
+from grader.course.scaffold.files import write_assignment
+from grader.course.validate.proof import validate
 
 NAME = "05_scale"
 
@@ -136,7 +136,7 @@ def test_a_wrong_declared_score_names_the_example(course):
 
 def test_unpaired_markers_are_reported_at_their_line(course):
     master = course / "assignments" / NAME / "master.py"
-    line = edit(master, "    # END SOLUTION\n\n\n# %% [markdown]\n# ## 2.", "\n\n\n# %% [markdown]\n# ## 2.")
+    edit(master, "    # END SOLUTION\n\n\n# %% [markdown]\n# ## 2.", "\n\n\n# %% [markdown]\n# ## 2.")
     report = validate(course / "assignments" / NAME, mutants=0)
     assert [(f.file, f.message) for f in report.errors] == [
         (str(master), "BEGIN SOLUTION inside the block opened on line " + str(line_of(master, "BEGIN SOLUTION")))]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.checks import ArrayClose, ExpectedValueError, check_from_spec
+from grader.engine.checks import ArrayClose, ExpectedValueError, check_from_spec
 
 EXP = np.arange(12, dtype=np.float64).reshape(3, 4) / 7.0
 

@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from grader.checks import Expression, ExpressionForm, ExpectedValueError
-from grader.checks.bounded import _result_from, check_bounded
-from grader.checks.mathparse import Grammar, ParseError, parse
+from grader.engine.checks import ExpectedValueError, Expression, ExpressionForm
+from grader.engine.checks.bounded import _result_from, check_bounded
+from grader.engine.checks.mathparse import Grammar, ParseError, parse
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extras")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
 from fuzz_strategies import expressions  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 #: CPU seconds any single check of fuzzed text may take in this process.
 FUZZ_CPU_BUDGET = 2.0

@@ -9,7 +9,7 @@ import threading
 import pytest
 import sympy as sp
 
-from grader.checks import ExpectedValueError, Expression
+from grader.engine.checks import ExpectedValueError, Expression
 
 a, y, z, t = sp.symbols("a y z t", real=True)
 sigma = 1 / (1 + sp.exp(-z))
@@ -257,7 +257,7 @@ def test_simplify_decides_when_points_cannot():
 def test_simplify_time_limit_restores_an_outer_timer():
     import signal
 
-    from grader.checks.symbolic import simplify_is_zero
+    from grader.engine.checks.symbolic import simplify_is_zero
 
     fired = []
     old = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))

@@ -12,8 +12,8 @@ import time
 import pytest
 import sympy as sp
 
-from grader.checks import Check, Expression, ExpressionForm, check_from_spec, registered_kinds
-from grader.checks.mathparse import DEFAULT_FUNCTIONS
+from grader.engine.checks import Check, Expression, ExpressionForm, check_from_spec, registered_kinds
+from grader.engine.checks.mathparse import DEFAULT_FUNCTIONS
 from reference.derivations import get_derivation
 
 # seed 001's backward pass, written by hand with chained definitions
@@ -366,7 +366,7 @@ def test_for_derivation_refuses_a_function_the_parser_reads_otherwise():
 
 
 def test_question_builder_takes_a_derivation():
-    from grader.authoring import Assignment
+    from grader.engine.authoring import Assignment
 
     a = Assignment("t_expr", title="t", module="m")
 
@@ -382,7 +382,7 @@ def test_question_builder_takes_a_derivation():
     assert w.check.check("w_bar = z_bar x + λ w", w.expected).passed
     assert df.check.check("y exp(x y)(-sin t) + (1 + x exp(x y)) 2t", df.expected).passed
     assert dl.check == Expression(symbols=("a", "y")) and dl.expected == "a - y"
-    from grader.authoring import AuthoringError
+    from grader.engine.authoring import AuthoringError
 
     a2 = Assignment("t2", title="t", module="m")
 
@@ -397,7 +397,7 @@ def test_question_builder_takes_a_derivation():
 
 def test_assignment_02_public_forms_match_its_hidden_checks():
     """Each public ExpressionForm of assignment 02 reads exactly what its hidden Expression reads."""
-    from grader.authoring import load_assignment
+    from grader.engine.authoring import load_assignment
 
     compiled = load_assignment("02_softmax").compile()
     forms = {c.label: c.check for q in compiled.questions if q.public for c in q.cases

@@ -8,7 +8,7 @@ forward and backward and probes the forward at x ± h·v, as the child would.
 import numpy as np
 import pytest
 
-from grader.checks import ExpectedValueError, Gradient
+from grader.engine.checks import ExpectedValueError, Gradient
 
 H = 1e-6
 
@@ -443,7 +443,7 @@ def test_dx_with_the_padding_left_on_is_told_to_crop_it():
 
 
 def test_loss_gradient_questions_grade_the_loss_value():
-    from grader.authoring import Assignment
+    from grader.engine.authoring import Assignment
 
     course = Assignment("losses", title="losses", module="losses")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks import LayerStack, check_from_spec
-from grader.checks.base import ExpectedValueError
+from grader.engine.checks import LayerStack, check_from_spec
+from grader.engine.checks.base import ExpectedValueError
 
 
 def layer(kind, shape, params=0, activation=None):

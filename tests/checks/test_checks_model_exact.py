@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.checks import Accuracy, Exact, ExpectedValueError, OneOf
+from grader.engine.checks import Accuracy, Exact, ExpectedValueError, OneOf
 
 Y = np.arange(1000) % 10
 

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.checks import CheckResult, ExpectedValueError, Number
-
+from grader.engine.checks import CheckResult, ExpectedValueError, Number
 
 # -- decimals ------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ import time
 import pytest
 import sympy as sp
 
-from grader.checks import Expression
-from grader.checks.mathparse import Grammar, ParseError, parse
+from grader.engine.checks import Expression
+from grader.engine.checks.mathparse import Grammar, ParseError, parse
 
 G = Grammar(("a", "y", "z", "t", "x", "w", "z_bar", "R_bar", "lambda"))
 S = {name: sp.Symbol(name, real=True) for name in G.symbols}
@@ -189,7 +189,7 @@ def test_heavy_but_legal_expressions_finish_quickly(text):
 
 def test_the_ast_gate_refuses_anything_but_the_whitelist():
     # Gate 2 on its own: hand it Python that gate 1 would never produce.
-    from grader.checks.mathparse import _Walker
+    from grader.engine.checks.mathparse import _Walker
 
     def refuse(msg):
         raise ParseError(msg)
@@ -215,7 +215,7 @@ def test_expected_strings_get_generous_limits():
 
 # -- sigma_prime, primes, and lam for λ ------------------------------------------
 
-from grader.checks.mathparse import ALL_FUNCTIONS, DEFAULT_FUNCTIONS  # noqa: E402
+from grader.engine.checks.mathparse import ALL_FUNCTIONS, DEFAULT_FUNCTIONS  # noqa: E402
 
 GP = Grammar(("z", "w", "lam", "y_bar"), DEFAULT_FUNCTIONS + ("sigma_prime",))
 ZP, WP, LAM, YBAR = (sp.Symbol(n, real=True) for n in ("z", "w", "lam", "y_bar"))
@@ -316,7 +316,7 @@ def test_glued_names_prefer_symbols_over_other_spellings():
     ],
 )
 def test_hostile_input_with_the_new_names_runs_nothing(text, tmp_path):
-    from grader.checks.mathparse import ALL_FUNCTIONS as ALL
+    from grader.engine.checks.mathparse import ALL_FUNCTIONS as ALL
 
     marker = tmp_path / "marker"
     text = text.replace("{m}", str(marker))

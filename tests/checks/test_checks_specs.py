@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.checks import (
+from grader.engine.checks import (
     Accuracy,
     ArrayClose,
     Check,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from grader.gradebook import Gradebook, schema
+from grader.course.gradebook import Gradebook, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = ROOT / "assignments" / "01_backprop"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import isolation_available
+from grader.engine.sandbox import isolation_available
 
 
 def _load(name: str):

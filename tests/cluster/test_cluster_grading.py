@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.authoring import load_assignment
-from grader.grade.command import grade_class
+from grader.course.batch.classes import grade_class
+from grader.engine.authoring import load_assignment
 
 
 def test_local_cluster_gives_the_scores_and_rows_of_threads(tmp_path, sandbox_mode, classroom, capsys):

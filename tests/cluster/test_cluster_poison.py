@@ -9,16 +9,15 @@ import os
 import shutil
 import signal
 import sys
-from pathlib import Path
 
 import cloudpickle
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from grader.authoring import load_assignment
-from grader.cluster.connect import ALLOWED_FAILURES, open_client
-from grader.cluster.driver import grade_on_cluster
-from grader.cluster.task import make_task
-from grader.grade.command import grade_class
+from grader.course.batch.classes import grade_class
+from grader.course.cluster.connect import ALLOWED_FAILURES, open_client
+from grader.course.cluster.driver import grade_on_cluster
+from grader.course.cluster.task import make_task
+from grader.engine.authoring import load_assignment
 
 POISON = "poison"
 
@@ -33,7 +32,7 @@ class KillWorkerOnPoison(WorkerPlugin):
         self.log = log
 
     def setup(self, worker):
-        import grader.grade.engine as engine
+        import grader.engine.grading as engine
 
         grade, log = engine.grade_submission, self.log
 
@@ -77,7 +76,7 @@ def test_a_task_that_kills_its_workers_becomes_a_grader_error_and_is_regraded(tm
         assert by_student[student].grader_error is None and by_student[student].score == compiled.max_score
 
     # Recorded, the grader errors are graded again by the next run; the others are not.
-    from grader.gradebook import Gradebook
+    from grader.course.gradebook import Gradebook
 
     out = tmp_path / "out"
     with Gradebook.open(out / "gradebook.db") as gradebook:

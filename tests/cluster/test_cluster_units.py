@@ -9,13 +9,13 @@ import types
 
 import pytest
 
-from grader.authoring import load_assignment
 from grader.cli import main
-from grader.cluster.connect import check_spec, local_workers
-from grader.cluster.task import GradingTask, make_task
-from grader.cluster.wire import result_from_json, result_to_json
-from grader.cluster.worker import grade_task
-from grader.grade.engine import content_hash, grade_submission
+from grader.course.cluster.connect import check_spec, local_workers
+from grader.course.cluster.task import GradingTask, make_task
+from grader.course.cluster.wire import result_from_json, result_to_json
+from grader.course.cluster.worker import grade_task
+from grader.engine.authoring import load_assignment
+from grader.engine.grading import content_hash, grade_submission
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_a_worker_refuses_a_task_of_another_version_or_content(task, change, why
 
 
 def test_a_worker_without_the_drivers_folder_finds_the_assignment_by_name(task):
-    from grader.cluster.worker import assignment_folder, refusal
+    from grader.course.cluster.worker import assignment_folder, refusal
 
     elsewhere = dataclasses.replace(task, assignment_folder="/srv/course/assignments/01_backprop")
     assert assignment_folder(elsewhere) == task.assignment_folder    # this checkout's 01_backprop
@@ -66,7 +66,7 @@ def test_a_folder_submission_is_not_a_task(assignment, tmp_path):
 
 
 def test_a_result_crosses_as_json_and_reads_back_the_same(assignment, task, tmp_path, monkeypatch):
-    from grader.feedback.data import report_data
+    from grader.course.feedback.data import report_data
 
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
     result = grade_submission(assignment.compile(), tmp_path / "ana.py", submission_id="ana")
@@ -106,9 +106,8 @@ def test_a_bad_cluster_value_is_refused_before_anything_is_recorded(classroom, t
 def test_a_worker_grades_an_exam_sheet_against_the_students_own_variant(tmp_path, monkeypatch, classroom):
     """An exam's task names the variant the driver compiled; the worker compiles the same one itself
     (the salt from its own checkout) and grades the sheet in-process (a sheet runs no code)."""
-    from grader.exam.variants import SALT_ENV, compile_for_student, exam_salt
-    from grader.grade.command import compiler_for
-    from grader.sheets import expected_answers, render_sheet
+    from grader.course.exam.variants import SALT_ENV, compile_for_student, compiler_for, exam_salt
+    from grader.engine.sheets import expected_answers, render_sheet
 
     monkeypatch.delenv(SALT_ENV, raising=False)
     midterm = load_assignment(classroom.ROOT / "assignments" / "midterm")
@@ -147,7 +146,7 @@ def test_a_result_computed_again_after_its_worker_died_is_read_not_called_an_err
                                                                                     tmp_path, monkeypatch):
     from distributed import KilledWorker
 
-    from grader.cluster.driver import read_answer
+    from grader.course.cluster.driver import read_answer
 
     monkeypatch.setenv("DLGRADE_SANDBOX", "none")
     compiled = assignment.compile()

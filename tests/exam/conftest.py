@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring import load_assignment
-from grader.exam.variants import SALT_ENV, compile_for_student
-from grader.sheets import expected_answers, render_sheet
+from grader.course.exam.variants import SALT_ENV, compile_for_student
+from grader.engine.authoring import load_assignment
+from grader.engine.sheets import expected_answers, render_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
 MIDTERM_DIR = ROOT / "assignments" / "midterm"

@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.authoring import load_assignment
-from grader.exam.variants import compile_for_student
-from grader.sheets import expected_answers, render_sheet
+from grader.course.exam.variants import compile_for_student
+from grader.engine.authoring import load_assignment
+from grader.engine.sheets import expected_answers, render_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ import csv
 
 from handout_scan import _numbers, hidden_values, scan_folder
 
-from grader.demo.command import exam_answers
-from grader.exam.variants import compile_for_student
-from grader.grade.command import grade_class, read_manifest
-from grader.sheets import render_sheet
+from grader.course.batch.classes import grade_class, read_manifest
+from grader.course.demo import exam_answers
+from grader.course.exam.variants import compile_for_student
+from grader.engine.sheets import render_sheet
 
 STUDENTS = ["amina", "bilal", "chloe", "dmitri", "esra"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grader.exam.grading import grade_answer_sheet, grade_exam_submission
-from grader.grade.engine import grade_question
-from grader.results import PASSED
-from grader.sheets import AnswerSheetSession, expected_answers, render_sheet
+from grader.course.exam.grading import grade_answer_sheet, grade_exam_submission
+from grader.engine.grading import grade_question
+from grader.engine.results import PASSED
+from grader.engine.sheets import AnswerSheetSession, expected_answers, render_sheet
 
 CLASS = ["s1001", "s1002", "s1003", "ana.lopez@uni.example", "B-42"]
 
@@ -60,7 +60,7 @@ def test_a_python_answer_file_is_graded_in_the_sandbox(midterm, compiled_for, sa
 
 @pytest.mark.parametrize("fmt", ["toml", "yaml"])
 def test_sheet_files_read_back_as_written(compiled_for, tmp_path, fmt):
-    from grader.sheets import read_sheet
+    from grader.engine.sheets import read_sheet
 
     paper = compiled_for("s1001")
     path = tmp_path / f"sheet.{fmt}"

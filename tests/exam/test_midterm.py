@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy
 
-from grader.checks.mathparse import Grammar, parse
+from grader.engine.checks.mathparse import Grammar, parse
 
 STUDENTS = [f"s{2024000 + n}" for n in range(200)]
 

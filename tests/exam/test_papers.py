@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from grader.cli import exam as command
 from grader.cli import main
-from grader.exam import command, is_exam
-from grader.exam.paper import html_document, markdown_to_html, render_paper
-from grader.exam.roster import read_roster
-from grader.policy import load_policy
-from grader.sheets import expected_answers, read_sheet
+from grader.course.exam import is_exam
+from grader.course.exam.paper import html_document, markdown_to_html, render_paper
+from grader.course.exam.roster import read_roster
+from grader.course.policy import load_policy
+from grader.engine.sheets import expected_answers, read_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
 MIDTERM_DIR = ROOT / "assignments" / "midterm"
@@ -132,7 +133,7 @@ def test_paper_key_and_sheet_commands(in_tmp, compiled_for, capsys):
     for line in blank.splitlines():
         if line and not line.startswith("#"):
             assert re.fullmatch(r"[A-Z_0-9]+ =", line), line
-    keys = [l.split()[0] for l in blank.splitlines() if l and not l.startswith("#")]
+    keys = [ln.split()[0] for ln in blank.splitlines() if ln and not ln.startswith("#")]
     assert keys == list(expected_answers(paper))
     assert (in_tmp / "sheets" / "s1001.yaml").is_file()
 

@@ -12,12 +12,20 @@ import re
 
 import pytest
 
-from grader.exam.grading import grade_answer_sheet
-from grader.grade.engine import grade_question
-from grader.results import FAILED, NOT_IMPLEMENTED, PASSED
-from grader.sandbox.types import LoadReport, Reply
-from grader.sheets import (ISOLATION, MAX_SHEET_BYTES, NEEDS_CODE, AnswerSheetSession, answer_keys,
-                           expected_answers, read_sheet, render_sheet)
+from grader.course.exam.grading import grade_answer_sheet
+from grader.engine.grading import grade_question
+from grader.engine.results import FAILED, NOT_IMPLEMENTED, PASSED
+from grader.engine.sandbox.types import LoadReport, Reply
+from grader.engine.sheets import (
+    ISOLATION,
+    MAX_SHEET_BYTES,
+    NEEDS_CODE,
+    AnswerSheetSession,
+    answer_keys,
+    expected_answers,
+    read_sheet,
+    render_sheet,
+)
 
 STUDENT = "s1001"
 
@@ -93,9 +101,9 @@ def test_one_bad_answer_costs_that_answer_only(paper, points, key_sheet, key, ba
 def test_missing_and_blank_answers_are_not_answered(paper, points, tmp_path):
     answers = expected_answers(paper)
     lines = lines_of(paper, answers, drop=("NET_LOSS",))
-    lines = [("CONV_PARAMETERS =" if l.startswith("CONV_PARAMETERS ") else l) for l in lines]
-    lines = [('DERIVATIVE = ""' if l.startswith("DERIVATIVE ") else l) for l in lines]
-    lines = [("POOL_OUTPUT = []" if l.startswith("POOL_OUTPUT ") else l) for l in lines]
+    lines = [("CONV_PARAMETERS =" if ln.startswith("CONV_PARAMETERS ") else ln) for ln in lines]
+    lines = [('DERIVATIVE = ""' if ln.startswith("DERIVATIVE ") else ln) for ln in lines]
+    lines = [("POOL_OUTPUT = []" if ln.startswith("POOL_OUTPUT ") else ln) for ln in lines]
     path = tmp_path / "blanks.toml"
     path.write_text("\n".join(lines) + "\n")
     result = grade_answer_sheet(paper, path)
@@ -293,7 +301,7 @@ def test_alias_bombs_are_bounded(paper, tmp_path):
     lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     for n in range(1, 12):
         lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]")
-    lines.append(f"NET_LOSS: *a11")
+    lines.append("NET_LOSS: *a11")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
     result = grade_answer_sheet(paper, path)
@@ -329,8 +337,8 @@ def test_the_session_speaks_the_engine_interface(paper, key_sheet, tmp_path):
 
 
 def test_a_question_that_needs_code_fails_with_a_message(paper, key_sheet):
-    from grader.authoring import Assignment
-    from grader.checks import Number
+    from grader.engine.authoring import Assignment
+    from grader.engine.checks import Number
 
     exercise = Assignment("code", title="code", module="code")
 
@@ -370,7 +378,7 @@ SHEET_CPU_SECONDS = 20
 _READ_UNDER_RLIMIT = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
-from grader.sheets import read_sheet
+from grader.engine.sheets import read_sheet
 before = resource.getrusage(resource.RUSAGE_SELF)
 contents = read_sheet(sys.argv[1])
 after = resource.getrusage(resource.RUSAGE_SELF)

@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from grader.exam.grading import grade_answer_sheet
-from grader.sheets import answer_keys
+from grader.course.exam.grading import grade_answer_sheet
+from grader.engine.sheets import answer_keys
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extras")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
 from fuzz_strategies import expressions  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 #: CPU seconds the grading process may spend on one fuzzed sheet (sympy's import is already paid).
 SHEET_CPU_BUDGET = 3.0

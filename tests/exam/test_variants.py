@@ -7,9 +7,16 @@ import re
 
 import pytest
 
-from grader.checks.base import jsonable
-from grader.exam.variants import (SALT_ENV, ExamSaltError, compile_for_student, load_salt, normalize_student_id,
-                                  student_variant, variant_id)
+from grader.course.exam.variants import (
+    SALT_ENV,
+    ExamSaltError,
+    compile_for_student,
+    load_salt,
+    normalize_student_id,
+    student_variant,
+    variant_id,
+)
+from grader.engine.checks.base import jsonable
 
 SALT = "a-test-salt-of-enough-length-0123456789"
 

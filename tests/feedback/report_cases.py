@@ -15,10 +15,20 @@ import os
 from pathlib import Path
 
 import numpy as np
-from grader.checks import Accuracy, ArrayClose
-from grader.checks.gradient import Gradient
-from grader.results import (ERROR, FAILED, NOT_IMPLEMENTED, PARTIAL, PASSED, CaseResult, LoadInfo,
-                            QuestionResult, SubmissionResult)
+
+from grader.engine.checks import Accuracy, ArrayClose
+from grader.engine.checks.gradient import Gradient
+from grader.engine.results import (
+    ERROR,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PARTIAL,
+    PASSED,
+    CaseResult,
+    LoadInfo,
+    QuestionResult,
+    SubmissionResult,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = 4817.29          # hidden expected value
@@ -130,10 +140,11 @@ def not_loaded(submission: str = "linus") -> SubmissionResult:
 
 def write_result(result: SubmissionResult, out: Path, *, student_report: bool = True) -> Path:
     """What grading writes for one submission (results files), plus the student report."""
-    from grader.feedback import write_student_report
+    from grader.course.feedback import write_student_report
+    from grader.engine.result_files import write_result_files
 
     folder = out / result.submission
-    result.write(folder)
+    write_result_files(result, folder)
     if student_report:
         write_student_report(result, folder)
     return folder

@@ -6,11 +6,11 @@ import argparse
 import re
 
 import pytest
-
 from report_cases import ISOLATION, read
-from grader.feedback import command as report_command
-from grader.feedback import write_instructor_report
-from grader.feedback.instructor import isolation_group, isolation_kind, load_class, normalise_message
+
+from grader.cli import report as report_command
+from grader.course.feedback import write_instructor_report
+from grader.course.feedback.instructor import isolation_group, isolation_kind, load_class, normalise_message
 
 
 @pytest.mark.parametrize("message, expected", [

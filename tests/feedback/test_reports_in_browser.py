@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 
 import pytest
-
 from chromium_cdp import Browser, find_chromium
 from report_cases import artifacts_dir, backprop_like, keras_like, write_result
-from grader.feedback import write_instructor_report, write_student_report
+
+from grader.course.feedback import write_instructor_report, write_student_report
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get("DLGRADE_TEST_REQUIRE_BROWSER") == "1":

@@ -10,14 +10,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_cases import (
+    PUBLIC_EXPECTED,
+    ROOT,
+    SECRET,
+    SECRET_GAP,
+    backprop_like,
+    case,
+    keras_like,
+    load_json,
+    not_loaded,
+    question,
+    read,
+    write_result,
+)
 
-from report_cases import (PUBLIC_EXPECTED, ROOT, SECRET, SECRET_GAP, backprop_like, case, keras_like, load_json,
-                      not_loaded, question, read, write_result)
-from grader.checks import Accuracy, ArrayClose
-from grader.feedback import command as report_command
-from grader.feedback import rebuild_student_report, write_student_report
-from grader.feedback.data import report_data, unpack_mask
-from grader.feedback.student import result_from_json
+from grader.cli import report as report_command
+from grader.course.feedback import rebuild_student_report, write_student_report
+from grader.course.feedback.data import report_data, unpack_mask
+from grader.course.feedback.student import result_from_json
+from grader.engine.checks import Accuracy, ArrayClose
 
 
 def secret_texts() -> list[str]:
@@ -88,9 +100,9 @@ def test_hidden_questions_show_no_detail_but_their_safe_message(tmp_path):
         assert _html_text(line) not in html
     # Everything the student view of results.json says about a failing case is in the report.
     for q in result.questions:
-        for case in q.cases:
-            if case.status != "passed":
-                assert _html_text(case.message) in html
+        for failed in q.cases:
+            if failed.status != "passed":
+                assert _html_text(failed.message) in html
 
 
 def test_the_report_says_everything_the_student_view_says(tmp_path):
@@ -244,7 +256,7 @@ def test_a_large_report_stays_small(tmp_path):
 
 
 def test_odd_report_data_costs_a_figure_not_the_report(tmp_path, monkeypatch):
-    from grader.feedback import figures
+    from grader.course.feedback import figures
 
     result = keras_like()
     result.questions[1].cases[0].data["task"] = {"history": {"loss": ["not a number"]}, "seconds": "slow"}
@@ -357,8 +369,8 @@ def test_checks_give_the_report_its_data():
 
 def test_a_real_graded_submission(tmp_path):
     """Assignment 01's sign-error example graded through the sandbox: its report shows dx wrong everywhere."""
-    from grader.authoring import load_assignment
-    from grader.grade.engine import grade_submission
+    from grader.engine.authoring import load_assignment
+    from grader.engine.grading import grade_submission
 
     compiled = load_assignment("01_backprop").compile()
     result = grade_submission(compiled, ROOT / "assignments" / "01_backprop" / "examples" / "sign_error_dx.py")
@@ -368,8 +380,8 @@ def test_a_real_graded_submission(tmp_path):
     assert "dx</strong> (4, 5)" in html and "✗" in html
     q = next(q for q in result.questions if q.name == "dense_backward_gradients")
     assert not q.public
-    for case in q.cases:
-        for line in case.detail.splitlines():
+    for hidden in q.cases:
+        for line in hidden.detail.splitlines():
             assert _html_text(line) not in html
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import datafile
-from grader.generate.compare import ATOL, RTOL, data_differences
+from grader.course.generate.compare import ATOL, RTOL, data_differences
+from grader.engine import datafile
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "03_cnn"

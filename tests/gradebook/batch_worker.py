@@ -18,8 +18,8 @@ ROOT = HERE.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader.gradebook import Gradebook  # noqa: E402
-from grader.policy import Policy  # noqa: E402
+from grader.course.gradebook import Gradebook  # noqa: E402
+from grader.course.policy import Policy  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("gradebook_tests_factory", HERE / "factory.py")
 factory = importlib.util.module_from_spec(_spec)

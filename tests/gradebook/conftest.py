@@ -171,7 +171,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def gradebook(db_url):
-    from grader.gradebook import Gradebook
+    from grader.course.gradebook import Gradebook
 
     with Gradebook.open(db_url) as gb:
         yield gb

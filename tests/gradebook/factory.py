@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from grader.results import (ERROR, FAILED, PARTIAL, PASSED, CaseResult, LoadInfo, QuestionResult,
-                            SubmissionResult)
+from grader.engine.results import ERROR, FAILED, PARTIAL, PASSED, CaseResult, LoadInfo, QuestionResult, SubmissionResult
 
 UTC = dt.timezone.utc
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradebook import Gradebook
-from grader.grades.command import main
-from grader.policy import Policy
+from grader.cli.grades import main
+from grader.course.gradebook import Gradebook
+from grader.course.policy import Policy
 
 spec = importlib.util.spec_from_file_location("gradebook_tests_factory", Path(__file__).with_name("factory.py"))
 factory = importlib.util.module_from_spec(spec)

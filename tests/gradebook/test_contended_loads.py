@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from grader.grade import batch
+from grader.course.batch import parallel as batch
 
 
 def test_a_load_timed_out_beside_classmates_is_regraded_alone_and_recorded_once(monkeypatch, capsys, make_result):

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring import load_assignment
-from grader.exam.variants import SALT_ENV, compile_for_student
-from grader.sandbox import isolation_available
-from grader.sheets import answer_keys, expected_answers, render_sheet
+from grader.course.exam.variants import SALT_ENV, compile_for_student
+from grader.engine.authoring import load_assignment
+from grader.engine.sandbox import isolation_available
+from grader.engine.sheets import answer_keys, expected_answers, render_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
 MIDTERM_DIR = ROOT / "assignments" / "midterm"
@@ -47,8 +47,8 @@ _runtime.send({"t": "sandbox_error", "error": "not your fault"})
 GRADE = """
 import datetime as dt, json, os, sys
 from pathlib import Path
-from grader.authoring import load_assignment
-from grader.grade.command import grade_class
+from grader.engine.authoring import load_assignment
+from grader.course.batch.classes import grade_class
 
 assignment = load_assignment(Path(sys.argv[1]))
 submissions = sorted(Path(sys.argv[2]).iterdir())
@@ -121,7 +121,7 @@ def test_attackers_score_what_they_earned_and_classmates_keep_full_marks(tmp_pat
     assert scores == pytest.approx(expected), done.stderr[-3000:]
     assert outcome["peak"] < PARENT_PEAK_BYTES, f"the grading process peaked at {outcome['peak'] >> 20} MiB"
 
-    from grader.gradebook import Gradebook
+    from grader.course.gradebook import Gradebook
 
     with Gradebook.open(db_url) as gradebook:   # what was stored reads back, NUL bytes replaced
         finals = {s.student: s for s in gradebook.final_scores("midterm")}

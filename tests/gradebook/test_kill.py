@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from grader.gradebook import Gradebook, schema
+from grader.course.gradebook import Gradebook, schema
 
 HERE = Path(__file__).parent
 

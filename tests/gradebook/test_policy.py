@@ -1,4 +1,4 @@
-"""grader.policy: loading policy.toml, lateness at its boundaries, which attempt counts."""
+"""grader.course.policy: loading policy.toml, lateness at its boundaries, which attempt counts."""
 
 from __future__ import annotations
 
@@ -6,9 +6,27 @@ import datetime as dt
 
 import pytest
 
-from grader.policy import (EARLY, IN_GRACE, LATE, NOT_ACCEPTED, ON_TIME, TIME_UNKNOWN, TOO_LATE, Attempt,
-                           Policy, PolicyError, counted_attempt, deadline, decide, late_days, late_fraction,
-                           late_minutes, late_status, load_policy, penalised_score)
+from grader.course.policy import (
+    EARLY,
+    IN_GRACE,
+    LATE,
+    NOT_ACCEPTED,
+    ON_TIME,
+    TIME_UNKNOWN,
+    TOO_LATE,
+    Attempt,
+    Policy,
+    PolicyError,
+    counted_attempt,
+    deadline,
+    decide,
+    late_days,
+    late_fraction,
+    late_minutes,
+    late_status,
+    load_policy,
+    penalised_score,
+)
 
 UTC = dt.timezone.utc
 CLOSES = dt.datetime(2025, 1, 10, 23, 59, tzinfo=UTC)

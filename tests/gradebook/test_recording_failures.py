@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from grader.grade import batch
-from grader.textsafe import safe_result, safe_text
+from grader.course.batch import parallel as batch
+from grader.engine.textsafe import safe_result, safe_text
 
 
 def test_safe_text_replaces_control_characters_and_caps_length():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grader.gradebook import Gradebook, schema
-from grader.policy import Attempt, Policy, counted_attempt
+from grader.course.gradebook import Gradebook, schema
+from grader.course.policy import Attempt, Policy, counted_attempt
 
 
 def _load(name: str):

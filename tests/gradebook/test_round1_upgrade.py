@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from grader.gradebook import Gradebook, migrations, schema
+from grader.course.gradebook import Gradebook, migrations, schema
 
 DATA = Path(__file__).parent / "data"
 TABLES = ("students", "submissions", "gradings", "question_results", "overrides")

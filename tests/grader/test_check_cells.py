@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.check.command import Progress
-from grader.generate.markers import solution_source
+from grader.cli.check import Progress
+from grader.course.generate.markers import solution_source
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = solution_source((ROOT / "assignments" / "01_backprop" / "master.py").read_text())
@@ -131,9 +131,9 @@ def test_progress_reminds_while_a_step_goes_on():
 
 @pytest.mark.parametrize("view", ["student", "instructor"])
 def test_reports_and_gradescope_show_the_failed_cell_first(tmp_path, view):
-    from grader.authoring import CompiledAssignment
-    from grader.grade.engine import grade_submission
-    from grader.report import text_report
+    from grader.engine.authoring import CompiledAssignment
+    from grader.engine.grading import grade_submission
+    from grader.engine.text_report import text_report
 
     path = tmp_path / "torch_first.py"
     path.write_text(TORCH_FIRST)
@@ -146,13 +146,15 @@ def test_reports_and_gradescope_show_the_failed_cell_first(tmp_path, view):
 
 
 def test_the_student_page_names_the_failed_cell_by_its_line(tmp_path):
-    from grader.authoring import CompiledAssignment
-    from grader.grade.engine import grade_submission
+    from grader.engine.authoring import CompiledAssignment
+    from grader.engine.grading import grade_submission
 
     path = tmp_path / "torch_first.py"
     path.write_text(TORCH_FIRST)
+    from grader.course.feedback import write_result_folder
+
     result = grade_submission(CompiledAssignment.load(CHECKS), path)
-    result.write(tmp_path / "out")
+    write_result_folder(result, tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
     marker = line_of(TORCH_FIRST, "# %%\nimport torch")
     assert f"The cell at line {marker} raised:" in html and "1 cell raised an error" in html

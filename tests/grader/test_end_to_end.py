@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.generate.markers import solution_source
+from grader.course.generate.markers import solution_source
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = ROOT / "assignments" / "01_backprop"
@@ -69,7 +69,7 @@ class Liar:
 
 def weak_fallback() -> bool:
     """Whether this run grades in a fallback without Landlock (allowed for this test, and then files can be read)."""
-    from grader.sandbox import isolation, landlock
+    from grader.engine.sandbox import isolation, landlock
 
     return not isolation.isolation_available()[0] and not landlock.abi()[0]
 
@@ -155,12 +155,12 @@ def build_class(folder: Path, server_port: int) -> dict[str, float]:
             builtins.abs = lambda x: 0""", TEMPLATE), 0.0),
         "patches_grader": (at_import("""
             try:
-                import grader.checks
-                grader.checks.Number.check = lambda *a, **k: None
+                import grader.engine.checks
+                grader.engine.checks.Number.check = lambda *a, **k: None
             except Exception:
                 pass
             try:
-                import grader.grade.engine as engine
+                import grader.engine.grading as engine
                 engine.run_case = lambda *a, **k: None
             except Exception:
                 pass""", TEMPLATE), 0.0),
@@ -197,7 +197,7 @@ def listening_port():
 def pids_bound():
     """A function that puts the process calling it in a pids cgroup of at most 2048 processes (a fork bomb the
     sandbox failed to cap fails the test instead of the machine), or None where no cgroup can be made."""
-    from grader.sandbox import cgroups
+    from grader.engine.sandbox import cgroups
 
     parent = cgroups._controller_dir("pids")
     if parent is None:
@@ -301,7 +301,7 @@ def test_no_process_survives(graded_class):
         isolation = json.loads(results.read_text())["extra_data"]["isolation"]
         used.update(int(u) for u in re.findall(r"uid (\d+)", isolation))
     if not used:  # only a non-root grader's fallback runs the child as the grader's own uid
-        from grader.sandbox import isolation as sandbox
+        from grader.engine.sandbox import isolation as sandbox
 
         if os.environ.get("DLGRADE_TEST_REQUIRE_BWRAP") == "1" and sandbox.requested_mode() != "none":
             pytest.fail("bubblewrap is required here (DLGRADE_TEST_REQUIRE_BWRAP=1), yet no slot uid was used")
@@ -320,7 +320,7 @@ def test_no_process_survives(graded_class):
                     lines = status.read_text().splitlines()
                 except OSError:
                     continue
-                if int(next(l for l in lines if l.startswith("Uid:")).split()[1]) == uid:
+                if int(next(ln for ln in lines if ln.startswith("Uid:")).split()[1]) == uid:
                     survivors.append((status.parent.name, uid))
         finally:
             os.close(fd)

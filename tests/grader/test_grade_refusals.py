@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring import load_assignment
 from grader.cli import main
-from grader.exam.variants import compile_for_student
-from grader.sheets import expected_answers, render_sheet
+from grader.course.exam.variants import compile_for_student
+from grader.engine.authoring import load_assignment
+from grader.engine.sheets import expected_answers, render_sheet
 
 TINY = Path(__file__).resolve().parent / "tiny_assignment"
 RIGHT = "import numpy as np\n\ndef relu(z):\n    return np.maximum(z, 0.0)\n\nSIGMOID_AT_ZERO = 0.5\n"

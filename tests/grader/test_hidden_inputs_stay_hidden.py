@@ -14,17 +14,17 @@ import os
 from pathlib import Path
 
 import pytest
-
-from grader.authoring import load_assignment
-from grader.cli import main
-from grader.sandbox import isolation, isolation_available
 from handout_scan import HiddenValue, _numbers, scan_folder
+
+from grader.cli import main
+from grader.engine.authoring import load_assignment
+from grader.engine.sandbox import isolation, isolation_available
 
 QUESTIONS = '''\
 import numpy as np
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose
 
 assignment = Assignment("leaky", title="Inputs that must stay hidden", module="leaky")
 

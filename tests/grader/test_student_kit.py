@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fill_template import fill
 
-from grader.generate.markers import solution_source
+from grader.course.generate.markers import solution_source
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKED = ["reference", "assignments", "sqlalchemy", "psycopg", "jupytext", "nbformat", "matplotlib",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from grader.grade.task_report import task_report
+from grader.engine.task_report import task_report
 
 
 def test_a_history_bomb_is_cut_to_the_known_metrics_and_the_epochs_asked_for():

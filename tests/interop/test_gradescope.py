@@ -25,8 +25,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.generate.markers import solution_source
-from grader.gradescope import command
+from grader.cli import gradescope as command
+from grader.course.generate.markers import solution_source
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01_backprop"
@@ -111,7 +111,7 @@ def test_zip_layout_and_scripts(autograder_zip, tmp_path):
         manifest = json.loads(archive.read("autograder.json"))
         texts = {n: archive.read(n).decode("utf-8", "replace") for n in names if not n.endswith(".npz")}
     assert {"compiled/assignment.json", "compiled/assignment.npz", "requirements.txt",
-            "dlgrade/pyproject.toml", "dlgrade/grader/gradescope/runner.py"} <= names
+            "dlgrade/pyproject.toml", "dlgrade/grader/engine/gradescope_runner.py"} <= names
 
     # The answer key never ships: no reference package, no master, no question definitions.
     for name in names:
@@ -147,9 +147,9 @@ ALL = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/questions.py"
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_assignment_builds_without_its_answer_key_and_exams_are_refused(name, tmp_path):
-    from grader.authoring import load_assignment
-    from grader.exam import is_exam
-    from grader.gradescope.build import build_autograder
+    from grader.course.exam import is_exam
+    from grader.course.gradescope.build import build_autograder
+    from grader.engine.authoring import load_assignment
 
     if is_exam(load_assignment(name)):
         with pytest.raises(ValueError, match="exam"):
@@ -164,7 +164,7 @@ def test_every_assignment_builds_without_its_answer_key_and_exams_are_refused(na
 
 
 def test_building_twice_gives_the_same_bytes(tmp_path):
-    from grader.gradescope.build import build_autograder
+    from grader.course.gradescope.build import build_autograder
 
     first = build_autograder(ASSIGNMENT, tmp_path / "first.zip").path
     second = build_autograder(ASSIGNMENT, tmp_path / "second.zip").path
@@ -220,18 +220,18 @@ def test_without_bubblewrap_a_submission_cannot_kill_the_grader_and_leave_fake_r
     results, done = run_autograder(root, DLGRADE_SANDBOX="none")
     validator.validate(results)
     assert results["score"] == 31 and "forged" not in results.get("output", ""), results
-    from grader.sandbox.isolation import FALLBACK_SECCOMP_WORDS
+    from grader.engine.sandbox.isolation import FALLBACK_SECCOMP_WORDS
 
     assert FALLBACK_SECCOMP_WORDS in results["extra_data"]["isolation"], results["extra_data"]
 
 
 def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_path):
     """setup.sh's --self-check names the same isolation line that grading then records."""
-    from grader.sandbox.isolation import fallback_description
+    from grader.engine.sandbox.isolation import fallback_description
 
     root = autograder_root(tmp_path, autograder_zip, {})
     env = {**os.environ, "PYTHONPATH": str(root / "source" / "dlgrade"), "DLGRADE_SANDBOX": "none"}
-    done = subprocess.run([sys.executable, "-m", "grader.gradescope.runner", "--self-check",
+    done = subprocess.run([sys.executable, "-m", "grader.engine.gradescope_runner", "--self-check",
                            "--source", str(root / "source")], env=env, capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.splitlines()[-1] == f"sandbox: {fallback_description('disabled by DLGRADE_SANDBOX=none')}"
@@ -241,10 +241,10 @@ def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_p
 def test_self_check_fails_the_build_where_strangers_code_would_be_refused(tmp_path, monkeypatch, capsys, allowed):
     """In a container with neither bubblewrap nor Landlock the image build fails, naming the remedy,
     unless the zip was built with --allow-weak-sandbox (then grading there is accepted and said so)."""
-    from grader.gradescope import runner
-    from grader.gradescope.build import build_autograder
-    from grader.sandbox import landlock
-    from grader.sandbox.isolation import ENV_ALLOW_WEAK
+    from grader.engine import gradescope_runner as runner
+    from grader.course.gradescope.build import build_autograder
+    from grader.engine.sandbox import landlock
+    from grader.engine.sandbox.isolation import ENV_ALLOW_WEAK
 
     built = build_autograder(ASSIGNMENT, tmp_path / "ag.zip", pin=False, allow_weak_sandbox=allowed)
     unpack(built.path, tmp_path / "source")

@@ -8,7 +8,7 @@ suite makes three: the reference (full marks), an example mistake (its
 declared score) and the same mistake with a cell patching dlgrade's checks,
 which otter's kernel lets through and dlgrade's sandbox does not.
 
-Mapping checked here (see grader/export/otter.py): one otter test per case,
+Mapping checked here (see grader/course/export/otter.py): one otter test per case,
 worth the case's share of its question's points, and K tests for a check with
 credit in steps of 1/K; so otter's score is `implied_otter_score(...)` of
 dlgrade's result, which equals dlgrade's own score for every example of 01.
@@ -27,11 +27,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.authoring import load_assignment
-from grader.export import command, otter
-from grader.generate.markers import solution_source
-from grader.generate.notebook import notebook_from_percent_script
-from grader.grade.engine import grade_submission
+from grader.cli import export as command
+from grader.course.export import otter
+from grader.course.generate.markers import solution_source
+from grader.course.generate.notebook import notebook_from_percent_script
+from grader.engine.authoring import load_assignment
+from grader.engine.grading import grade_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01_backprop"
@@ -40,7 +41,7 @@ EXAMPLES = FOLDER / "examples"
 MISTAKE = "missing_one_over_n"
 DECLARED = {e["name"]: float(e["score"]) for e in tomllib.loads((EXAMPLES / "examples.toml").read_text())["example"]}
 TELLTALE = "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))"   # a line of the master solution
-CHEAT = ("import grader.checks as _checks\n"
+CHEAT = ("import grader.engine.checks as _checks\n"
          "_checks.Check.check = lambda self, got, expected: _checks.CheckResult(1.0, 'correct')\n")
 
 
@@ -140,7 +141,7 @@ def test_master_notebook_follows_otter_assign_format(exported, compiled):
 def test_vendored_checks_are_self_contained(exported):
     """Where otter grades, `grader` is the copy shipped with the export, complete for the tests."""
     probe = ("import sys, dlgrade_otter, grader\n"
-             "from grader.checks import check_from_spec\n"
+             "from grader.engine.checks import check_from_spec\n"
              "mine = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'grader'"
              " and getattr(m, '__file__', None)]\n"
              "print(all(f.startswith(sys.argv[1]) for f in mine), len(mine))\n")
@@ -158,7 +159,7 @@ def test_replay_in_process_agrees_with_dlgrade_case_by_case(exported, compiled, 
     declared one for every example."""
     import importlib.util
 
-    from grader.sandbox.child.loader import py_cells
+    from grader.engine.sandbox.child.loader import py_cells
 
     spec = importlib.util.spec_from_file_location("dlgrade_otter_under_test", exported / "dlgrade_otter.py")
     helper = importlib.util.module_from_spec(spec)
@@ -198,14 +199,14 @@ def test_otter_assign_keeps_solutions_and_hidden_cases_from_students(assigned):
     with zipfile.ZipFile(otter_zip(assigned)) as archive:
         names = set(archive.namelist())
     assert {"files/dlgrade_hidden.json", "files/dlgrade_hidden.npz", "files/dlgrade_otter.py",
-            "files/grader/checks/__init__.py", "tests/squared_error.py"} <= names
+            "files/grader/engine/checks/__init__.py", "tests/squared_error.py"} <= names
     autograder_notebook = (assigned / "autograder" / "backprop.ipynb").read_text()
     assert json.dumps(TELLTALE)[1:-1] in autograder_notebook
     assert TELLTALE in solution_source((FOLDER / "master.py").read_text())
 
 
 def test_exams_are_refused(tmp_path):
-    from grader.exam import is_exam
+    from grader.course.exam import is_exam
 
     names = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/questions.py"))
     exams = [name for name in names if is_exam(load_assignment(name))]

@@ -4,8 +4,8 @@ central differences (relative error < GRAD_TOL = 1e-7), the tie rule, errors."""
 import numpy as np
 import pytest
 
-from reference.gradcheck import numerical_gradient_array, relative_error
 from reference import pooling
+from reference.gradcheck import numerical_gradient_array, relative_error
 from reference.pooling import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 
 GRAD_TOL = 1e-7

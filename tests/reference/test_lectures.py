@@ -16,8 +16,8 @@ from reference.gradcheck import numerical_gradient, relative_error
 from reference.lectures import (
     lecture_weight,
     output_size_examples,
-    softmax_gradient_example,
     sobel_example,
+    softmax_gradient_example,
     two_layer_network_example,
     two_layer_weights,
     xor_example,

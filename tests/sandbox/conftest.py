@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import Limits, isolation_available
-from grader.sandbox import isolation
+from grader.engine.sandbox import Limits, isolation, isolation_available
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,7 +66,7 @@ def bwrap():
 @pytest.fixture
 def landlock_abi() -> int:
     """The kernel's Landlock ABI; a kernel without it skips, unless DLGRADE_TEST_REQUIRE_LANDLOCK=1 (CI)."""
-    from grader.sandbox import landlock
+    from grader.engine.sandbox import landlock
 
     version, why = landlock.abi()
     if not version:
@@ -102,7 +101,7 @@ def bounded_processes():
     """
     import resource
 
-    from grader.sandbox import cgroups
+    from grader.engine.sandbox import cgroups
 
     parent = cgroups._controller_dir("pids")
     folder = None

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from grader.sandbox import isolation
-from grader.sandbox.session import _Deadline
+from grader.engine.sandbox import isolation
+from grader.engine.sandbox.session import _Deadline
 
 HOG = "import time\nwhile True:\n    pass\n"
 

@@ -15,9 +15,9 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import FAST, leftover_processes, write_py
-from grader.sandbox import Call, SandboxSession, cgroups
+
+from grader.engine.sandbox import Call, SandboxSession, cgroups
 
 # Forks until refused, then keeps trying; every copy does the same.
 FORK_BOMB = """
@@ -103,7 +103,7 @@ def test_the_fallback_cgroup_caps_processes_below_the_uid_limit(tmp_path, bounde
 def test_busy_processes_share_one_childs_cpu(tmp_path, mode):
     """Fairness between classmates: the child and all it starts are in a cpu cgroup of their own where one
     can be made; in the fallback no process of it may start a session (a scheduler group) of its own."""
-    from grader.sandbox import cgroups, isolation
+    from grader.engine.sandbox import cgroups, isolation
 
     path = write_py(tmp_path, """
         import os

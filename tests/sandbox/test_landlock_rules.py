@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from grader.sandbox import landlock
+from grader.engine.sandbox import landlock
 
 
 def test_a_folder_holding_a_hidden_path_is_allowed_entry_by_entry(tmp_path):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import write_py
-from grader.grade.trainer import ModelTrainer
-from grader.sandbox import Limits, SandboxSession
+
+from grader.engine.sandbox import Limits, SandboxSession
+from grader.engine.trainer import ModelTrainer
 
 pytestmark = pytest.mark.keras
 

@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 ASSIGNMENT = REPO / "assignments" / "01_backprop"
@@ -192,7 +191,7 @@ def test_the_attacker_scores_what_the_template_scores_and_touches_nothing(tmp_pa
     (folder / "attacker.py").write_text(attacker(socket_dir, ["gb_password", "gb_trust", "postgres"],
                                                  str(sqlite_file)))
     (folder / "template.py").write_text(TEMPLATE)
-    from grader.generate.markers import solution_source
+    from grader.course.generate.markers import solution_source
 
     (folder / "classmate.py").write_text(solution_source((ASSIGNMENT / "master.py").read_text()))
     for stale in _site_dirs():
@@ -251,7 +250,7 @@ def test_a_password_on_the_command_line_is_refused(tmp_path):
 
 
 def test_the_gradebook_url_comes_from_a_private_file(tmp_path, monkeypatch):
-    from grader.gradebook.credentials import CredentialError, gradebook_location
+    from grader.course.gradebook.credentials import CredentialError, gradebook_location
 
     url_file = tmp_path / "db-url"
     url_file.write_text("sqlite:///" + str(tmp_path / "gb.db") + "\n")

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FAST, REPO, bwrap_usable, leftover_processes, write_notebook, write_py
-from grader.sandbox import Call, SandboxSession, isolation
-from grader.sandbox.isolation import python_roots
 
-
+from grader.engine.sandbox import Call, SandboxSession, isolation
+from grader.engine.sandbox.isolation import python_roots
 
 # --- time ------------------------------------------------------------------------------------------
 
@@ -373,7 +371,7 @@ def test_fallback_child_reads_and_writes_only_its_own_files_and_has_no_network(t
 def test_landlock_the_child_cannot_apply_is_said_not_fatal_where_allowed(tmp_path, monkeypatch, landlock_abi):
     """A container may refuse Landlock although the parent's probe found it: where the instructor allowed a
     weak sandbox (or for the student's own code), grade all the same, and say so; otherwise refuse."""
-    from grader.sandbox import landlock
+    from grader.engine.sandbox import landlock
 
     refused = {"fs": landlock.READ_FILE, "net": 0, "scope": 0, "file_rights": landlock.READ_FILE,
                "syscalls": landlock.SYSCALLS, "rules": [["/usr", landlock.EXECUTE]]}
@@ -390,7 +388,7 @@ def test_landlock_the_child_cannot_apply_is_said_not_fatal_where_allowed(tmp_pat
 
 
 def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):
-    from grader.sandbox import isolation
+    from grader.engine.sandbox import isolation
 
     ran = tmp_path / "ran"
     path = write_py(tmp_path, f"open({str(ran)!r}, 'w').close()\ndef f():\n    return 1\n")
@@ -685,7 +683,7 @@ def test_namespaces_privileges_and_tracing_are_refused(tmp_path, bwrap):
 
 
 def test_seccomp_is_in_force_here(bwrap):
-    from grader.sandbox import isolation
+    from grader.engine.sandbox import isolation
 
     program, words = isolation.seccomp_program()
     assert program is not None, words   # pyseccomp and libseccomp2 are part of the grading machine
@@ -727,7 +725,7 @@ def test_background_processes_do_not_outlive_the_session(tmp_path, mode):
 
 
 def isolation_processes(session) -> list[int]:
-    proc = session._state.child.proc  # noqa: SLF001 - the test looks at the real process tree
+    proc = session._state.child.proc  # the test looks at the real process tree
     out, frontier = [], [proc.pid]
     while frontier:
         parent = frontier.pop()
@@ -791,7 +789,7 @@ def test_the_mnist_copy_in_site_packages_is_out_of_reach(tmp_path, bwrap):
 
 def test_a_stranger_is_not_graded_in_a_fallback_without_landlock(tmp_path, monkeypatch):
     """Without Landlock the fallback's child could read and write whatever its uid may: refused unless forced."""
-    from grader.sandbox import landlock
+    from grader.engine.sandbox import landlock
 
     monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (this kernel lacks it)"))
     monkeypatch.delenv("DLGRADE_ALLOW_WEAK_SANDBOX", raising=False)
@@ -814,7 +812,7 @@ def test_without_landlock_a_root_graders_child_still_owns_nothing(tmp_path, monk
         pytest.skip("the child runs as the grader's own uid unless the grader is root")
     import sysconfig
 
-    from grader.sandbox import landlock
+    from grader.engine.sandbox import landlock
 
     monkeypatch.setattr(landlock, "abi", lambda: (0, "no Landlock (as on an old kernel)"))
     monkeypatch.setenv("DLGRADE_ALLOW_WEAK_SANDBOX", "1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import write_py
-from grader.sandbox import Call, Limits, SandboxSession
+
+from grader.engine.sandbox import Call, Limits, SandboxSession
 
 pytestmark = pytest.mark.keras
 

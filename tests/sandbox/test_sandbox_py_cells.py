@@ -6,9 +6,9 @@ must cost the same in both, only what that cell defines.
 
 from __future__ import annotations
 
-from grader.sandbox import Call, SandboxSession
-
 from conftest import FAST, write_notebook, write_py
+
+from grader.engine.sandbox import Call, SandboxSession
 
 SCRIPT = """\
 # %% [markdown]

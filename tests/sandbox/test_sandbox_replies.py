@@ -9,8 +9,9 @@ from __future__ import annotations
 import tracemalloc
 
 from conftest import FAST, write_py
-from grader.sandbox import Call, SandboxSession
-from grader.sandbox.child import wire
+
+from grader.engine.sandbox import Call, SandboxSession
+from grader.engine.sandbox.child import wire
 
 #: Bytes the parent may allocate while refusing a hostile frame (it reads at most 16 MiB of JSON).
 PARENT_PEAK_BYTES = 120 << 20

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FAST, REPO, write_notebook, write_py
-from grader.sandbox import Call, Limits, LoadReport, Reply, SandboxSession, SlotRef, isolation_available
-from grader.sandbox.session import choose_main
+
+from grader.engine.sandbox import Call, Limits, LoadReport, Reply, SandboxSession, SlotRef, isolation_available
+from grader.engine.sandbox.session import choose_main
 
 LAYERS = """
 import numpy as np

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FAST, leftover_processes, write_py
-from grader.sandbox import Call, SandboxSession, isolation
-from grader.sandbox.isolation import SandboxError, SandboxUnavailable
+
+from grader.engine.sandbox import Call, SandboxSession, isolation
+from grader.engine.sandbox.isolation import SandboxError, SandboxUnavailable
 
 WORK = """
 import os, time
@@ -32,7 +32,7 @@ def test_two_sessions_in_parallel_threads_get_different_uids(tmp_path, bwrap):
             with SandboxSession(path, limits=FAST, mode=bwrap) as s:
                 value, uid = s.call([Call("work", args=[np.full(3, float(k))])])[0].value
                 results[k] = (value.tolist(), uid, s.uid)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(k,)) for k in (1, 2)]
@@ -104,7 +104,7 @@ def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypa
 
 DRIVER = """
 import sys, time
-from grader.sandbox import Limits, SandboxSession
+from grader.engine.sandbox import Limits, SandboxSession
 s = SandboxSession(sys.argv[1], limits=Limits(request_seconds=30), mode=sys.argv[2])
 print(s.uid, flush=True)
 s.call  # keep the session open

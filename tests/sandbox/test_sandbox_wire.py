@@ -12,9 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, SlotRef
-from grader.sandbox.child import wire
-from grader.sandbox.session import _encode_request
+from grader.engine.sandbox import Limits, SlotRef
+from grader.engine.sandbox.child import wire
+from grader.engine.sandbox.session import _encode_request
 
 
 def roundtrip(value, *, request=False):

@@ -13,8 +13,8 @@ import zipfile
 
 import pytest
 
-from grader.sandbox.child import saved_model
-from grader.sandbox.child.saved_model import ArchitectureRefused, check_config, read_config
+from grader.engine.sandbox.child import saved_model
+from grader.engine.sandbox.child.saved_model import ArchitectureRefused, check_config, read_config
 
 
 def keras_object(module, class_name, config, registered_name=None):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-
 import functools
 from pathlib import Path
 
-from grader.similarity.index import Document, make_document, template_kgrams
-from grader.similarity.normalise import normalised_tokens, submission_code
+from grader.course.similarity.index import Document, make_document, template_kgrams
+from grader.course.similarity.normalise import normalised_tokens, submission_code
 
 from .disguise import disguise
 

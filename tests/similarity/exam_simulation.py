@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.similarity.exam_variants import Paper, exact_matcher, tolerance_matcher
+from grader.course.similarity.exam_variants import Paper, exact_matcher, tolerance_matcher
 
 NUMBER_KEYS = {"HIDDEN_A": (0.0, 1.0, 0.001), "OUTPUT_A": (0.0, 1.0, 0.001), "LOSS": (0.02, 1.5, 0.001),
                "GRADIENT": (-0.3, 0.3, 0.0005), "WEIGHT_AFTER_STEP": (-1.0, 1.0, 0.001)}

@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from grader.similarity.index import compare_class, holder_cap, make_document, template_kgrams
-from grader.similarity.normalise import normalised_tokens, submission_code
-from grader.similarity.report import pair_page, pair_page_name, write_code_pages
+from grader.course.similarity.index import compare_class, holder_cap, make_document, template_kgrams
+from grader.course.similarity.normalise import normalised_tokens, submission_code
+from grader.course.similarity.report import pair_page, pair_page_name, write_code_pages
 
 from .classes import ASSIGNMENTS, ROOT, TEMPLATE_ONLY, distinctive_sources, documents, honest_class, with_copy
 from .disguise import as_notebook, disguise

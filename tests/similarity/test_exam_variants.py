@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.authoring import load_assignment
-from grader.sheets import expected_answers, render_sheet
-from grader.exam.variants import compile_for_student
-from grader.similarity.exam_variants import compare_papers, exact_matcher, papers_from_sheets, tolerance_matcher
+from grader.course.exam.variants import compile_for_student
+from grader.course.similarity.exam_variants import compare_papers, exact_matcher, papers_from_sheets, tolerance_matcher
+from grader.engine.authoring import load_assignment
+from grader.engine.sheets import expected_answers, render_sheet
 
 from . import exam_simulation as sim
 from .classes import ROOT

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.authoring import load_assignment
-from grader.exam.grading import grade_exam_submission
-from grader.results import reply_digest
-from grader.sheets import expected_answers, render_sheet
-from grader.exam.variants import compile_for_student
+from grader.course.exam.grading import grade_exam_submission
+from grader.course.exam.variants import compile_for_student
+from grader.engine.authoring import load_assignment
+from grader.engine.results import reply_digest
+from grader.engine.sheets import expected_answers, render_sheet
 
 from .classes import ROOT
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from grader.authoring import load_assignment
 from grader.cli import main
-from grader.exam.variants import load_salt
-from grader.similarity.recurring import recurring_pairs
-from grader.similarity.wrong_answers import CaseReply, read_graded_folder, shared_wrong_answers
-from grader.sheets import expected_answers, render_sheet
-from grader.exam.variants import compile_for_student
+from grader.course.exam.variants import compile_for_student, load_salt
+from grader.course.similarity.recurring import recurring_pairs
+from grader.course.similarity.wrong_answers import CaseReply, read_graded_folder, shared_wrong_answers
+from grader.engine.authoring import load_assignment
+from grader.engine.sheets import expected_answers, render_sheet
 
 from .classes import ROOT, honest_class, with_copy
 

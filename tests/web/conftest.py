@@ -68,8 +68,8 @@ def course_dir(tmp_path) -> Path:
 
 
 def issue_token(course_dir: Path, user: str, role: str = "student", *, db: str | None = None, **kwargs) -> str:
-    from grader.web import tokens
-    from grader.web.course import Course
+    from grader.course.web import tokens
+    from grader.course.web.course import Course
 
     course = Course(course_dir, db=db)
     try:
@@ -80,8 +80,8 @@ def issue_token(course_dir: Path, user: str, role: str = "student", *, db: str |
 
 
 def issue_tokens(course_dir: Path, users: list[str], role: str = "student", *, db: str | None = None) -> dict:
-    from grader.web import tokens
-    from grader.web.course import Course
+    from grader.course.web import tokens
+    from grader.course.web.course import Course
 
     course = Course(course_dir, db=db)
     try:

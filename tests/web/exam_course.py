@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from conftest import ROOT
 
 EXAM = "midterm"
@@ -45,9 +44,9 @@ def write_exam_course(folder: Path, *, hidden: str = "on_release") -> Path:
 def move_opening(course_dir: Path, student: str, minutes_ago: float, *, db: str | None = None) -> None:
     """Set ``student``'s opening time to ``minutes_ago`` minutes before now: the website's sitting and
     the gradebook's record of the start (from which the gradebook counts lateness) alike."""
-    from grader.gradebook import schema as S
-    from grader.web import exam_tables as X
-    from grader.web.course import Course, utcnow
+    from grader.course.gradebook import schema as S
+    from grader.course.web import exam_tables as X
+    from grader.course.web.course import Course, utcnow
 
     opened = utcnow() - _dt.timedelta(minutes=minutes_ago)
     course = Course(course_dir, db=db)

@@ -17,7 +17,6 @@ import sys
 from urllib.parse import quote, urlencode
 
 import pytest
-
 from conftest import ROOT, wait_until
 from lti_platform import CLIENT_ID, ISSUER, Platform, Services
 from test_lti_launch import make_course

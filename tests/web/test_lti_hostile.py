@@ -4,9 +4,7 @@ itself makes an LMS user an instructor (or a student) here."""
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import signed_in_test_client, write_course
 from lti_platform import Platform
 
@@ -14,9 +12,9 @@ from lti_platform import Platform
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """One course with a registered platform for this file (each test signs in its own users)."""
-    from grader.web.app import create_app
-    from grader.web.course import Course
-    from grader.web.lti import keys
+    from grader.course.web.app import create_app
+    from grader.course.web.course import Course
+    from grader.course.web.lti import keys
 
     patch = pytest.MonkeyPatch()
     patch.setenv("DLGRADE_LTI_SEND_SECONDS", "0")    # no background grade sender
@@ -72,6 +70,6 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
     (["Learner"], "student"),
 ])
 def test_only_the_roles_in_this_course_decide_who_is_an_instructor(roles, role):
-    from grader.web.lti.identity import role_of
+    from grader.course.web.lti.identity import role_of
 
     assert role_of(roles) == role

@@ -12,7 +12,6 @@ import sys
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from conftest import ROOT, Client, Server, write_course
 from lti_platform import CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, LOGIN_URL, Platform, new_key
 
@@ -20,7 +19,7 @@ ASSIGNMENT = "01_backprop"
 
 
 def make_course(tmp_path, platform: Platform, **kwargs):
-    from grader.web.lti import keys
+    from grader.course.web.lti import keys
 
     course_dir = write_course(tmp_path / "course", **kwargs)
     keys.generate(course_dir / "lti")
@@ -184,7 +183,7 @@ def test_a_launch_whose_login_cookie_was_blocked_offers_a_new_window(site, platf
 
 
 def test_the_key_command_makes_a_private_key_for_the_owner_only(tmp_path):
-    from grader.web.lti import keys
+    from grader.course.web.lti import keys
 
     course_dir = write_course(tmp_path / "course")
     command = [sys.executable, "-m", "grader.cli", "serve", "lti-keys", "--course", str(course_dir)]
@@ -197,7 +196,7 @@ def test_the_key_command_makes_a_private_key_for_the_owner_only(tmp_path):
 
 
 def test_jwks_serves_the_public_key_only(site):
-    from grader.web.lti import keys
+    from grader.course.web.lti import keys
 
     status, text = Client(site.base).get("/lti/jwks")
     [key] = json.loads(text)["keys"]

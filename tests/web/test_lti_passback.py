@@ -12,12 +12,12 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
-
 from conftest import ROOT, wait_until, write_course
-from grader.web.course import Course
-from grader.web.lti import identity, keys, passback, setup_for
-from grader.web.lti import tables as L
 from lti_platform import CLIENT_ID, DEPLOYMENT, ISSUER, LINEITEM_SCOPE, SCORE_SCOPE, Platform, Services
+
+from grader.course.web.course import Course
+from grader.course.web.lti import identity, keys, passback, setup_for
+from grader.course.web.lti import tables as L
 
 ASSIGNMENT = "01_backprop"
 
@@ -129,8 +129,8 @@ def test_a_sender_killed_mid_send_loses_nothing(tmp_path):
         course, setup = linked_course(course_dir, services)
         try:
             services.hang_next_score = True
-            script = ("import sys; from pathlib import Path; from grader.web.course import Course; "
-                      "from grader.web.lti import passback, setup_for; "
+            script = ("import sys; from pathlib import Path; from grader.course.web.course import Course; "
+                      "from grader.course.web.lti import passback, setup_for; "
                       "c = Course(Path(sys.argv[1])); passback.run_once(c, setup_for(c))")
             sender = subprocess.Popen([sys.executable, "-c", script, str(course_dir)], cwd=ROOT,
                                       env={**os.environ, "DLGRADE_ASSIGNMENTS": str(ROOT / "assignments")})

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from grader.web.lti import keys
-from grader.web.lti.platforms import load_platforms, tool_config
 from lti_platform import Platform
+
+from grader.course.web.lti import keys
+from grader.course.web.lti.platforms import load_platforms, tool_config
 
 GOOD = {
     "issuer": '"https://lms.example.test"', "client_id": '"c1"', "deployment_ids": '["d1"]',

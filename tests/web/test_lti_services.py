@@ -12,9 +12,8 @@ import re
 
 import jwt
 import pytest
-
 from conftest import EXAMPLES, Client
-from lti_platform import (CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, NRPS_SCOPE, SCORE_SCOPE, Platform, Services)
+from lti_platform import CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, NRPS_SCOPE, SCORE_SCOPE, Platform, Services
 from test_lti_launch import ASSIGNMENT, follow, launch, make_course, oidc_login
 
 MAX_POINTS = 31   # 01_backprop's points
@@ -22,8 +21,8 @@ REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 
 
 def grade_queued(course_dir) -> None:
-    from grader.web.course import Course
-    from grader.web.worker import Worker
+    from grader.course.web.course import Course
+    from grader.course.web.worker import Worker
 
     course = Course(course_dir)
     try:
@@ -198,7 +197,7 @@ def test_roster_sync_through_nrps(stub):
                                   ("prof", "instructor", "roster")]
         assert services.problems == [] and [r["scopes"] for r in services.token_requests] == [[NRPS_SCOPE]]
 
-    from grader.web.course import Course
+    from grader.course.web.course import Course
 
     course = Course(stub.course_dir)
     try:

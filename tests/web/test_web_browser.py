@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, issue_token, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "feedback"))

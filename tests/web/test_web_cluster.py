@@ -10,12 +10,12 @@ import sys
 import tomllib
 
 import sqlalchemy as sa
-
 from conftest import EXAMPLES, ROOT, write_course
-from grader.gradebook import schema as S
-from grader.web import queue, submissions
-from grader.web import tables as T
-from grader.web.course import Course
+
+from grader.course.gradebook import schema as S
+from grader.course.web import queue, submissions
+from grader.course.web import tables as T
+from grader.course.web.course import Course
 
 DECLARED = {e["name"]: float(e["score"]) for e in tomllib.loads((EXAMPLES / "examples.toml").read_text())["example"]}
 CLASS = {"ann": "reference", "bo": "sign_error_dx", "cy": "transposed_dW", "di": "squared_error_without_the_half"}

@@ -55,8 +55,8 @@ def test_demo_prints_links_that_work_and_sign_in_is_rate_limited(tmp_path):
     try:
         config = (tmp_path / "demo" / "course.toml").read_text()
         assert "01_backprop" in config
-        from grader.web import tables as T
-        from grader.web.course import Course
+        from grader.course.web import tables as T
+        from grader.course.web.course import Course
 
         course = Course(tmp_path / "demo")
         import sqlalchemy as sa

@@ -7,9 +7,9 @@ import os
 import stat
 
 import pytest
-
 from conftest import write_course
-from grader.web.course import Course, CourseConfig
+
+from grader.course.web.course import Course, CourseConfig
 
 
 def test_secret_is_private_and_stable(tmp_path):
@@ -44,8 +44,8 @@ def test_bad_course_toml_is_named(tmp_path, text, message):
 def test_tokens_are_stored_hashed_and_never_look_like_an_option():
     import sqlalchemy as sa
 
-    from grader.web import tables as T
-    from grader.web import tokens
+    from grader.course.web import tables as T
+    from grader.course.web import tokens
 
     engine = sa.create_engine("sqlite://")
     T.metadata.create_all(engine)
@@ -66,8 +66,8 @@ def test_hidden_results_after_due_wait_for_the_longest_extension(tmp_path, monke
 
     import sqlalchemy as sa
 
-    from grader.web import course as course_module
-    from grader.web import tables as T
+    from grader.course.web import course as course_module
+    from grader.course.web import tables as T
 
     due = dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.timezone.utc)
     monkeypatch.setattr(course_module, "deadline", lambda policy: due)   # 01 as given has no due date
@@ -93,7 +93,7 @@ def test_hidden_results_after_due_wait_for_the_longest_extension(tmp_path, monke
 def test_the_course_gives_the_gradebook_each_assignments_points(tmp_path):
     """Before any grading, the gradebook knows 01's maximum, so an override given to a student who never
     uploaded is checked against it and shown out of it (the LMS sends score / maximum)."""
-    from grader.authoring import load_assignment
+    from grader.engine.authoring import load_assignment
 
     course = Course(write_course(tmp_path / "course"))
     try:
@@ -113,8 +113,8 @@ def test_expired_tokens_of_a_user_are_forgotten_and_no_one_elses():
 
     import sqlalchemy as sa
 
-    from grader.web import tables as T
-    from grader.web import tokens
+    from grader.course.web import tables as T
+    from grader.course.web import tokens
 
     engine = sa.create_engine("sqlite://")
     T.metadata.create_all(engine)

@@ -46,9 +46,9 @@ class ExamTab(Tab):
 
 
 def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
-    from grader.authoring import load_assignment
-    from grader.exam.variants import compile_for_student
-    from grader.sheets import expected_answers
+    from grader.course.exam.variants import compile_for_student
+    from grader.engine.authoring import load_assignment
+    from grader.engine.sheets import expected_answers
 
     assignments = exam_assignments(tmp_path / "assignments")
     env = {"DLGRADE_ASSIGNMENTS": str(assignments)}

@@ -9,15 +9,14 @@ import json
 import re
 
 import pytest
-
 from conftest import signed_in_test_client
 from exam_course import EXAM, exam_assignments, write_exam_course
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from grader.web.app import create_app
-    from grader.web.course import Course
+    from grader.course.web.app import create_app
+    from grader.course.web.course import Course
 
     folder = tmp_path_factory.mktemp("exam-hostile")
     patch = pytest.MonkeyPatch()
@@ -76,9 +75,9 @@ def test_a_save_racing_the_hand_in_is_on_the_sheet_handed_in(tmp_path, monkeypat
 
     import sqlalchemy as sa
 
-    from grader.web import exams
-    from grader.web import tables as T
-    from grader.web.course import Course
+    from grader.course.web import exams
+    from grader.course.web import tables as T
+    from grader.course.web.course import Course
 
     monkeypatch.setenv("DLGRADE_ASSIGNMENTS", str(exam_assignments(tmp_path / "assignments")))
     course = Course(write_exam_course(tmp_path / "course"), db=db_url)
@@ -141,8 +140,8 @@ def test_after_handing_in_on_the_page_no_sheet_upload_changes_the_answers(app):
     assignment's upload form afterwards, while time remains, is refused, and no new upload is stored."""
     import sqlalchemy as sa
 
-    from grader.web import tables as T
-    from grader.web.course import Course
+    from grader.course.web import tables as T
+    from grader.course.web.course import Course
 
     cy = opened(app, "cy-handed-in")
     assert cy.post(f"/exam/{EXAM}/submit", data={"csrf_token": cy.csrf}).status_code == 302

@@ -11,7 +11,6 @@ import json
 import re
 
 import pytest
-
 from conftest import Client, issue_tokens, wait_until
 from exam_course import EXAM, exam_assignments, move_opening, write_exam_course
 
@@ -41,8 +40,8 @@ def save(client: Client, key: str, value) -> tuple[int, dict]:
 def sitting_row(course_dir, student: str, db: str | None = None):
     import sqlalchemy as sa
 
-    from grader.web import exam_tables as X
-    from grader.web.course import Course
+    from grader.course.web import exam_tables as X
+    from grader.course.web.course import Course
 
     course = Course(course_dir, db=db)
     try:
@@ -121,7 +120,7 @@ def test_late_work_is_penalised_when_the_policy_takes_it(exam_env, start_server)
     status, _ = ada.post_form(f"/exam/{EXAM}/submit", {})
     assert status == 302
 
-    from grader.web.course import Course
+    from grader.course.web.course import Course
 
     def final():
         course = Course(course_dir)
@@ -206,9 +205,9 @@ def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_
 
     import tomllib
 
-    from grader.authoring import load_assignment
-    from grader.exam.variants import compile_for_student, exam_salt
-    from grader.sheets import expected_answers
+    from grader.course.exam.variants import compile_for_student, exam_salt
+    from grader.engine.authoring import load_assignment
+    from grader.engine.sheets import expected_answers
 
     exam = load_assignment(env["DLGRADE_ASSIGNMENTS"] + "/" + EXAM)
     salt = exam_salt(exam)
@@ -225,7 +224,7 @@ def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_
     key = expected_answers(ada_paper)
     assert f'"{key["DERIVATIVE"]}"' not in everything and str(key["NET_LOSS"]) not in everything
     assert "0.123456" not in everything                     # bob's answer
-    blank = tomllib.loads("\n".join(l for l in seen[1].splitlines() if not l.rstrip().endswith("=")))
+    blank = tomllib.loads("\n".join(ln for ln in seen[1].splitlines() if not ln.rstrip().endswith("=")))
     assert blank == {}                                      # ada's sheet: nothing filled in but what she typed
 
     for path in (f"/instructor/exam/{EXAM}", f"/instructor/exam/{EXAM}/s/bob", f"/instructor/exam/{EXAM}/s/ada"):
@@ -246,8 +245,9 @@ def test_the_expression_preview_is_rate_limited_per_student(exam_env):
     """The preview parses in the web process: past the limit a student gets 429 with Retry-After, and a
     classmate is not slowed. (In-process, so that the limit can be lowered: the same app the server runs.)"""
     from conftest import signed_in_test_client
-    from grader.web.app import create_app
-    from grader.web.course import Course
+
+    from grader.course.web.app import create_app
+    from grader.course.web.course import Course
 
     course_dir, _ = exam_env()
     course = Course(course_dir)

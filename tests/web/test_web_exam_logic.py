@@ -9,11 +9,11 @@ import tomllib
 
 import pytest
 
-from grader.checks import Expression
-from grader.policy import Policy
-from grader.web import exams
-from grader.web.course import CourseAssignment
-from grader.web.submissions import Refused
+from grader.course.policy import Policy
+from grader.course.web import exams
+from grader.course.web.course import CourseAssignment
+from grader.course.web.standing import Refused
+from grader.engine.checks import Expression
 
 
 @pytest.mark.parametrize("text, value", [
@@ -62,8 +62,8 @@ def test_the_sheet_holds_numbers_text_that_does_not_read_and_nan_for_blank_cells
 
 
 def test_the_answer_sheet_of_the_midterm_reads_back_as_typed():
-    from grader.authoring import load_assignment
-    from grader.exam.variants import compile_for_student
+    from grader.course.exam.variants import compile_for_student
+    from grader.engine.authoring import load_assignment
 
     compiled = compile_for_student(load_assignment("midterm"), "ada")
     fields = exams.fields_of(compiled)

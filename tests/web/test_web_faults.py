@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
-
 from conftest import EXAMPLES, ROOT, Client, issue_token, wait_until
-from grader.gradebook.engine import database_url
+
+from grader.course.gradebook.connection import database_url
 
 # Each submission sleeps in its first cell, so that a kill finds one being graded and others queued.
 SLOW_REFERENCE = b"# %%\nimport time\ntime.sleep(2)\n\n" + (EXAMPLES / "reference.py").read_bytes()

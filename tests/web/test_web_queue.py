@@ -9,13 +9,13 @@ import datetime as _dt
 import io
 
 import sqlalchemy as sa
-
 from conftest import EXAMPLES, write_course
-from grader.gradebook import schema as S
-from grader.web import queue, submissions
-from grader.web import tables as T
-from grader.web.course import Course
-from grader.web.worker import Worker
+
+from grader.course.gradebook import schema as S
+from grader.course.web import queue, submissions
+from grader.course.web import tables as T
+from grader.course.web.course import Course
+from grader.course.web.worker import Worker
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 
@@ -67,9 +67,10 @@ def test_a_recorded_grading_is_not_graded_twice(tmp_path, db_url):
         # A worker claims the job, grades and records it, and is killed before it ends the job.
         doomed = Worker(course, name="doomed", lease_seconds=60)
         job = queue.claim(course.writer, doomed.name, 60)
-        from grader.grade.engine import grade_submission
         import tempfile
         from pathlib import Path
+
+        from grader.engine.grading import grade_submission
 
         with course.engine.begin() as conn:
             row = conn.execute(sa.select(T.uploads).where(T.uploads.c.id == job.upload_id)).one()

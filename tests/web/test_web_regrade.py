@@ -9,11 +9,11 @@ import re
 import shutil
 
 import sqlalchemy as sa
-
 from conftest import EXAMPLES, ROOT, Client, issue_tokens, write_course
-from grader.gradebook import schema as S
-from grader.web.course import Course
-from grader.web.worker import Worker
+
+from grader.course.gradebook import schema as S
+from grader.course.web.course import Course
+from grader.course.web.worker import Worker
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 

@@ -11,7 +11,6 @@ import socket
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import EXAMPLES, Client, Server, issue_token, wait_until, write_course
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
@@ -92,8 +91,8 @@ def test_forged_expired_and_revoked_tokens(site):
     dave = Client(server.base)
     assert dave.sign_in(valid)[0] == 302
     assert dave.get("/a/01_backprop")[0] == 200
-    from grader.web import tokens
-    from grader.web.course import Course
+    from grader.course.web import tokens
+    from grader.course.web.course import Course
 
     course = Course(course_dir)
     with course.writer.begin() as conn:

@@ -10,12 +10,11 @@ import importlib.util
 import re
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, Client, issue_token, issue_tokens, signed_in_test_client
 
-from grader.similarity.normalise import submission_code
-from grader.web.app import REPORT_CSP
-from grader.web.similarity import SUMMARY
+from grader.course.similarity.normalise import submission_code
+from grader.course.web.similarity import SUMMARY
+from grader.course.web.view_helpers import REPORT_CSP
 
 _spec = importlib.util.spec_from_file_location("similarity_tests_disguise", ROOT / "tests/similarity/disguise.py")
 disguise_module = importlib.util.module_from_spec(_spec)
@@ -112,9 +111,9 @@ def test_students_are_refused_the_page_and_the_pair_view(site):
 def test_a_class_over_the_cap_is_cut_and_the_page_says_so(site, monkeypatch):
     """With the cap at three, three of the four students are compared and the page says the class was cut.
     (In-process, so that the cap can be lowered: the same app the server runs, the same course on disk.)"""
-    from grader.web import similarity
-    from grader.web.app import create_app
-    from grader.web.course import Course
+    from grader.course.web import similarity
+    from grader.course.web.app import create_app
+    from grader.course.web.course import Course
 
     course_dir, _, _, _ = site
     monkeypatch.setattr(similarity, "MAX_STUDENTS", 3)

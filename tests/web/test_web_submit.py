@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, Client, issue_tokens
+
 from grader.cli import main
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb"))
@@ -83,7 +83,7 @@ def test_submit_needs_only_the_standard_library_and_the_engine(course_dir, start
     client.sign_in(token)
     status, report = client.get("/s/1/report")
     assert status == 200
-    from grader.sandbox.isolation import isolation_available
+    from grader.engine.sandbox.isolation import isolation_available
 
     bubblewrap = sandbox == "auto" and isolation_available("bwrap")[0]
     assert ("bubblewrap (pid/net/ipc/uts/mount namespaces)" in report) == bubblewrap

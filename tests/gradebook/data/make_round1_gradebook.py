@@ -6,11 +6,15 @@ Not a test; run it from a checkout of round 1, e.g.::
     mkdir /tmp/round1 && git archive 4bf83fa grader reference tests/gradebook/factory.py | tar -x -C /tmp/round1
     cd /tmp/round1 && PYTHONPATH=. python OUR_CHECKOUT/tests/gradebook/data/make_round1_gradebook.py OUT_FOLDER
 """
-import json, sqlite3, sys
+import json
+import sqlite3
+import sys
 from pathlib import Path
+
 sys.path.insert(0, "tests/gradebook")
 from factory import at, make_result
-from grader.gradebook import Gradebook, SCHEMA_VERSION
+
+from grader.course.gradebook import SCHEMA_VERSION, Gradebook
 
 out = Path(sys.argv[1])
 db = out / "round1_gradebook.db"

@@ -1,8 +1,8 @@
 """A two-question assignment for tests of batch grading (fast to grade)."""
 
 
-from grader.authoring import Assignment
-from grader.checks import ArrayClose, Number
+from grader.engine.authoring import Assignment
+from grader.engine.checks import ArrayClose, Number
 from reference.activations import relu, sigmoid
 
 assignment = Assignment("tiny", title="Two activations", module="tiny")

@@ -1,0 +1,1 @@
+"""Student kits: what students download (:mod:`grader.course.kit.build`)."""

@@ -1,1 +1,0 @@
-"""Exports of a dlgrade assignment to other tools: ``dlgrade export otter`` (:mod:`grader.export.otter`)."""

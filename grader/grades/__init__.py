@@ -1,1 +1,0 @@
-"""``dlgrade grades``: the gradebook from the command line."""
