@@ -241,8 +241,8 @@ def test_self_check_reports_the_isolation_grading_will_use(autograder_zip, tmp_p
 def test_self_check_fails_the_build_where_strangers_code_would_be_refused(tmp_path, monkeypatch, capsys, allowed):
     """In a container with neither bubblewrap nor Landlock the image build fails, naming the remedy,
     unless the zip was built with --allow-weak-sandbox (then grading there is accepted and said so)."""
-    from grader.engine import gradescope_runner as runner
     from grader.course.gradescope.build import build_autograder
+    from grader.engine import gradescope_runner as runner
     from grader.engine.sandbox import landlock
     from grader.engine.sandbox.isolation import ENV_ALLOW_WEAK
 
