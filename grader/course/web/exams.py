@@ -169,11 +169,11 @@ def expression_preview(field_check, text: str) -> dict:
     """
     from sympy.printing.mathml import mathml
 
-    from grader.engine.checks.symbolic import _read_answer
+    from grader.engine.checks.expression_answers import read_answer
 
     if not text.strip():
         return {"ok": True, "blank": True}
-    parsed, _, failure = _read_answer(text, field_check.grammar, field_check.target, field_check.max_length)
+    parsed, _, failure = read_answer(text, field_check.grammar, field_check.target, field_check.max_length)
     if failure is not None:
         return {"ok": False, "error": failure.message.splitlines()[0],
                 "position": failure.data.get("position"), "pointer": "\n".join(failure.message.splitlines()[1:])}
