@@ -41,6 +41,7 @@ import numpy as np
 
 from grader.engine import datafile
 from grader.engine.checks import Check, Expression, Gradient, check_from_spec
+from grader.engine.protocol import Call, SlotRef, TaskRequest, TrainerRequest, parse_request
 
 # --------------------------------------------------------------------------
 # Compiled form: plain data
@@ -61,7 +62,8 @@ class Case:
     ``assemble`` says how replies become the value handed to the check:
     ``"value"`` (the single reply), ``"gradient"`` (forward, backward and
     probe replies, see :meth:`QuestionBuilder.gradient`) or
-    ``"field:NAME"`` (one entry of a task's dict reply).
+    ``"field:NAME"`` (one entry of a task's dict reply). Their typed forms are
+    :mod:`grader.engine.protocol`'s (``parse_request``, ``Assembly.parse``).
     """
 
     label: str
@@ -79,11 +81,7 @@ class Case:
     @property
     def target(self) -> str:
         """The name in the submission this case exercises (for messages)."""
-        if self.request["kind"] == "call":
-            return self.request["calls"][0]["fn"]
-        if self.request["kind"] == "get":
-            return self.request["name"]
-        return self.request.get("target", self.request["task"])
+        return parse_request(self.request).target
 
     def to_data(self) -> dict:
         return {
@@ -208,8 +206,8 @@ class CompiledAssignment:
 
 
 def slot(name: str, index: int | None = None) -> dict:
-    """A call argument referring to a value an earlier call kept in the child."""
-    return {"__slot__": name, "index": index}
+    """A call argument referring to a value an earlier call kept in the child (stored form of a SlotRef)."""
+    return SlotRef(name, index).to_data()
 
 
 def stable_seed(*parts: object) -> int:
@@ -337,7 +335,7 @@ class QuestionBuilder:
              extract: str | None = None, share: str | None = None, label: str | None = None,
              weight: float = 1.0) -> None:
         """Run a harness routine in the child (e.g. train the student's Keras model)."""
-        request = {"kind": "task", "task": task, "params": params, "target": target}
+        request = TaskRequest(task, params, about=target).to_data()
         assemble = f"field:{extract}" if extract else "value"
         self._add(Case(label or task, request, expected, check, assemble=assemble, share=share,
                        weight=weight))
@@ -353,7 +351,7 @@ class QuestionBuilder:
         rebuilds it with fresh weights and runs ``task`` (``keras_train_saved``,
         ``keras_describe_saved``) with ``params``. See ``grader.engine.trainer``.
         """
-        request = {"kind": "trainer", "export": dict(export), "task": task, "params": params, "target": target}
+        request = TrainerRequest(dict(export), task, params, about=target).to_data()
         assemble = f"field:{extract}" if extract else "value"
         self._add(Case(label or task, request, expected, check, assemble=assemble, share=share,
                        weight=weight))
@@ -614,7 +612,7 @@ def _identifier(name: str) -> str:
 
 
 def _call(fn: str, args, kwargs, *, keep: str | None = None, pick: int | None = None) -> dict:
-    return {"fn": fn, "args": list(args), "kwargs": dict(kwargs or {}), "keep": keep, "pick": pick}
+    return Call(fn, list(args), dict(kwargs or {}), keep=keep, pick=pick).to_data()
 
 
 def _shapes(args) -> str:

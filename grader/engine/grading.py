@@ -8,7 +8,6 @@ one case: an exception, a timeout or a dead child is turned into a failing
 
 from __future__ import annotations
 
-import builtins
 import datetime as _dt
 import hashlib
 import stat
@@ -17,9 +16,21 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from grader.engine import protocol
 from grader.engine.authoring import Case, CompiledAssignment, CompiledQuestion
 from grader.engine.cells import cell_lines, explain_cell_error
 from grader.engine.checks.bounded import check_bounded
+from grader.engine.protocol import (
+    Assembly,
+    CallRequest,
+    GetRequest,
+    Reply,
+    Request,
+    Session,
+    TaskRequest,
+    describe_failure,
+    parse_request,
+)
 from grader.engine.results import (
     ERROR,
     FAILED,
@@ -33,7 +44,7 @@ from grader.engine.results import (
     SubmissionResult,
     reply_digest,
 )
-from grader.engine.sandbox import Call, Limits, Reply, SandboxSession, SlotRef
+from grader.engine.sandbox import Limits, SandboxSession
 from grader.engine.sheets import AnswerSheetSession, answer_sheet_of
 from grader.engine.task_report import task_report
 from grader.engine.textsafe import safe_result
@@ -147,7 +158,7 @@ def parse_limit_options(options: list[str] | None) -> dict:
     return overrides
 
 
-def grade_question(session: SandboxSession, question: CompiledQuestion,
+def grade_question(session: Session, question: CompiledQuestion,
                    shared: dict[str, list[Reply]], trainer: ModelTrainer | None = None) -> QuestionResult:
     # An answer sheet runs no code: every word of its failures is the grader's, safe for a hidden question.
     disclose = question.public or isinstance(session, AnswerSheetSession)
@@ -186,7 +197,7 @@ def _not_graded(question: CompiledQuestion, message: str) -> QuestionResult:
 # --------------------------------------------------------------------------
 
 
-def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]],
+def run_case(session: Session, case: Case, shared: dict[str, list[Reply]],
              trainer: ModelTrainer | None = None, *, public: bool = True) -> CaseResult:
     """Send ``case``'s request and judge the answer; ``public=False`` (a hidden question) keeps
     every text the student's code chose out of the student's message (see :func:`failure_from_reply`)."""
@@ -218,196 +229,41 @@ def run_case(session: SandboxSession, case: Case, shared: dict[str, list[Reply]]
                       case.weight, time.perf_counter() - started, data)
 
 
-def send(session: SandboxSession, request: dict, trainer: ModelTrainer | None = None) -> list[Reply]:
-    """The replies to ``request``; a ``trainer`` request runs in the grader's trainer process."""
-    kind = request["kind"]
-    if kind == "call":
-        return session.call([_to_call(c) for c in request["calls"]])
-    if kind == "get":
-        return [session.get(request["name"])]
-    if kind == "task":
-        return [session.task(request["task"], params=request["params"])]
-    if kind == "trainer":
-        if trainer is None:
-            raise ValueError("a trainer request needs a ModelTrainer (see grader.engine.trainer)")
-        return [trainer.run(request)]
-    raise ValueError(f"unknown request kind {kind!r}")
-
-
-def _to_call(spec: dict) -> Call:
-    def arg(value: Any) -> Any:
-        if isinstance(value, dict) and "__slot__" in value:
-            return SlotRef(value["__slot__"], value.get("index"))
-        return value
-
-    return Call(spec["fn"], args=[arg(a) for a in spec["args"]],
-                kwargs={k: arg(v) for k, v in spec["kwargs"].items()},
-                keep=spec.get("keep"), pick=spec.get("pick"))
+def send(session: Session, request: dict | Request, trainer: ModelTrainer | None = None) -> list[Reply]:
+    """The replies to ``request`` (stored or typed); a ``trainer`` request runs in the grader's trainer process."""
+    request = parse_request(request)
+    if isinstance(request, CallRequest):
+        return session.call(request.calls)
+    if isinstance(request, GetRequest):
+        return [session.get(request.name)]
+    if isinstance(request, TaskRequest):
+        return [session.task(request.task, params=request.params)]
+    if trainer is None:
+        raise ValueError("a trainer request needs a ModelTrainer (see grader.engine.trainer)")
+    return [trainer.run(request.to_data())]
 
 
 def assemble(case: Case, replies: list[Reply], *, public: bool = True) -> tuple[Any, CaseResult | None]:
-    """Turn replies into the value the check receives, or a failing result."""
-    if case.assemble == "gradient":
-        return _assemble_gradient(case, replies, public)
-    reply = replies[0]
-    if not reply.ok:
-        return None, failure_from_reply(case, reply, case.target, public=public)
-    value = reply.value
-    if value is None and case.request["kind"] == "get":
-        # The template's stubs are `NAME = None  # TODO: your answer`.
-        return None, CaseResult(case.label, 0.0, NOT_IMPLEMENTED,
-                                f"`{case.target}` is not answered yet (it is None)", weight=case.weight)
-    if case.assemble.startswith("field:"):
-        path = case.assemble.split(":", 1)[1]
-        try:
-            value = extract(value, path)
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None, CaseResult(case.label, 0.0, ERROR, f"the grading harness got no {path!r} back "
-                                    f"from {case.target}", weight=case.weight)
-    return value, None
-
-
-def extract(value: Any, path: str) -> Any:
-    """``extract(d, "layers.-1.activation")`` is ``d["layers"][-1]["activation"]`` (dict keys, list indices)."""
-    for key in path.split("."):
-        if isinstance(value, dict):
-            value = value[key]
-        elif isinstance(value, list):
-            value = value[int(key)]
-        else:
-            raise TypeError(f"cannot take {key!r} of a {type(value).__name__}")
-    return value
-
-
-def _assemble_gradient(case: Case, replies: list[Reply], public: bool) -> tuple[Any, CaseResult | None]:
-    fn_forward = case.request["calls"][0]["fn"]
-    forward = replies[0]
-    if not forward.ok:
-        return None, failure_from_reply(case, forward, fn_forward, public=public)
-    probes_ok = all(r.ok for r in replies[1 if case.meta.get("value_and_grad") else 2:])
-    if case.meta.get("value_and_grad"):
-        value = forward.value
-        if not isinstance(value, list) or len(value) != 2:
-            return None, CaseResult(case.label, 0.0, FAILED,
-                                    f"{fn_forward} must return a pair (loss, gradient); "
-                                    f"it returned {_describe(value)}", weight=case.weight)
-        out, grads = value[0], [value[1]]
-        probe_replies = replies[1:]
-    else:
-        fn_backward = case.request["calls"][1]["fn"]
-        backward = replies[1]
-        if not backward.ok:
-            return None, failure_from_reply(case, backward, fn_backward, public=public)
-        out = forward.value
-        grads = backward.value
-        if case.meta.get("single_gradient") and not isinstance(grads, list):
-            grads = [grads]
-        probe_replies = replies[2:]
-    probes = []
-    if probes_ok:
-        for spec, (plus, minus) in zip(case.expected["directions"], _pairs(probe_replies)):
-            probes.append({"input": spec["input"], "plus": plus.value, "minus": minus.value})
-    return {"out": out, "grads": grads, "probes": probes}, None
-
-
-def _pairs(items: list) -> list[tuple]:
-    return [(items[i], items[i + 1]) for i in range(0, len(items) - 1, 2)]
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, list):
-        return f"a sequence of length {len(value)}"
-    return f"a {type(value).__name__}"
+    """Turn replies into the value the check receives, or a failing result (see :func:`grader.engine.protocol.assemble`)."""
+    value, failure = protocol.assemble(parse_request(case.request), Assembly.parse(case.assemble), replies,
+                                       meta=case.meta, expected=case.expected, disclose=public)
+    if failure is None:
+        return value, None
+    seconds = next((r.seconds for r in replies if not r.ok), 0.0)
+    return None, CaseResult(case.label, 0.0, failure.status, failure.message, failure.detail,
+                            weight=case.weight, seconds=seconds)
 
 
 def failure_from_reply(case: Case, reply: Reply, name: str, *, public: bool = True) -> CaseResult:
     """A student-facing explanation of a request that did not produce a value.
 
-    The student's code chose the text of an exception, the name of its class, the type it
-    returned and the code it exited with, and it chose them knowing its inputs. For a hidden
-    question (``public=False``) the message therefore names only what the grader knows without
-    that text (a built-in exception's name, or "an exception"); the full explanation goes into
-    ``detail``, which only instructors see for hidden questions.
+    For a hidden question (``public=False``) the message names only what the grader knows
+    without the text the student's code chose; the full explanation goes into ``detail``
+    (see :func:`grader.engine.protocol.describe_failure`).
     """
-    status, message, detail = _full_failure(reply, name)
-    if not public and reply.kind in _STUDENT_CHOSEN_TEXT:
-        detail = "\n".join(part for part in (message, detail) if part)
-        message = _hidden_failure(reply, name)
-    return CaseResult(case.label, 0.0, status, message, detail, weight=case.weight, seconds=reply.seconds)
-
-
-# Reply kinds whose text the student's process wrote (an exception, a type name, an exit code,
-# malformed data); the others are the grader's own words.
-_STUDENT_CHOSEN_TEXT = frozenset(("exception", "not_callable", "crashed", "unsupported", "not_loaded", "protocol"))
-
-
-def _full_failure(reply: Reply, name: str) -> tuple[str, str, str]:
-    """(status, message, detail) with everything the reply says."""
-    error = (reply.error or "").strip()
-    first_line = exception_summary(error)
-    kind = reply.kind
-    status, detail = ERROR, ""
-    if kind == "exception" and first_line.startswith("NotImplementedError"):
-        hint = first_line.partition(":")[2].strip()
-        hint = hint[len(name) + 1:].strip() if hint.startswith(f"{name}:") else hint
-        status, message = NOT_IMPLEMENTED, f"`{name}` is not implemented yet" + (f" (hint: {hint})" if hint else "")
-    elif kind == "exception":
-        message, detail = f"`{name}` raised {first_line}", error
-    elif kind == "missing":
-        status, message = NOT_IMPLEMENTED, f"`{name}` is not defined in your submission"
-    elif kind == "not_callable":
-        message = f"`{name}` should be a function, but it is {first_line or 'not callable'}"
-    elif kind == "timeout":
-        status, message = TIMEOUT, f"`{name}` did not finish in time ({first_line or 'time limit'}): an infinite loop?"
-    elif kind == "crashed":
-        message = f"your program stopped while running `{name}` ({first_line or 'the process ended'})"
-    elif kind == "unsupported":
-        message = f"`{name}` returned something that is not plain data: {first_line}"
-    elif kind == "not_loaded":
-        message = f"not graded: your submission could not be loaded ({first_line})"
-    elif kind == "not_answered":  # answer sheets
-        status, message = NOT_IMPLEMENTED, first_line
-    elif kind in ("unreadable", "refused"):  # the grader's own words on a sheet, or on a model's architecture
-        status, message = FAILED, first_line
-    elif kind in ("budget", "restarts"):
-        status, message = TIMEOUT, f"not graded: {first_line or 'the submission used up its time budget'}"
-    else:  # "protocol" and anything new
-        message = f"the grader could not read the answer of `{name}` ({kind}: {first_line})"
-    return status, message, detail
-
-
-def _hidden_failure(reply: Reply, name: str) -> str:
-    """The student's message for a failed request of a hidden question: fixed words only."""
-    kind = reply.kind
-    if kind == "exception":
-        exception = builtin_exception_name(exception_summary((reply.error or "").strip()))
-        if exception == "NotImplementedError":
-            return f"`{name}` is not implemented yet"
-        return f"`{name}` raised {exception or 'an exception'} (its message is not shown for a hidden question)"
-    if kind == "not_callable":
-        return f"`{name}` should be a function, but it is not callable"
-    if kind == "crashed":
-        return f"your program stopped while running `{name}` (details are not shown for a hidden question)"
-    if kind == "unsupported":
-        return f"`{name}` returned something that is not plain data (numbers, arrays, lists, dicts, strings)"
-    if kind == "not_loaded":
-        return "not graded: your submission could not be loaded"
-    return f"the grader could not read the answer of `{name}`"
-
-
-def builtin_exception_name(summary: str) -> str | None:
-    """``"ValueError"`` for ``"ValueError: ..."``; None for a class the student's code defined."""
-    candidate = summary.partition(":")[0].strip()
-    found = getattr(builtins, candidate, None) if candidate.isidentifier() else None
-    return candidate if isinstance(found, type) and issubclass(found, BaseException) else None
-
-
-def exception_summary(error: str) -> str:
-    """``"ValueError: bad shape"`` out of an error text that may start with a traceback."""
-    lines = error.splitlines()
-    if lines and lines[0].startswith("Traceback"):
-        lines = [ln for ln in lines[1:] if not ln.startswith("  ") and ln.strip() != "..."]
-    return lines[0].strip() if lines else ""
+    failure = describe_failure(reply, name, disclose=public)
+    return CaseResult(case.label, 0.0, failure.status, failure.message, failure.detail,
+                      weight=case.weight, seconds=reply.seconds)
 
 
 # --------------------------------------------------------------------------

@@ -20,10 +20,17 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Statuses, from best to worst. "passed"/"failed" are what Gradescope knows;
-# the others say why a question failed.
-PASSED, PARTIAL, FAILED = "passed", "partial", "failed"
-NOT_IMPLEMENTED, ERROR, TIMEOUT = "not implemented", "error", "timeout"
+# The statuses (best to worst) and the disclosure rule are the grading protocol's; named here for
+# the many readers of results.
+from grader.engine.protocol import (  # noqa: F401 (re-exported)
+    ERROR,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PARTIAL,
+    PASSED,
+    TIMEOUT,
+    shows_details,
+)
 
 RESULTS_FORMAT = "dlgrade-results/1"
 
@@ -109,8 +116,7 @@ class QuestionResult:
                     lines.append(f"[{case.label}] {case.message}")
                 continue
             lines.append(f"[{case.label}] {case.message}")
-            show_detail = view == "instructor" or self.public
-            if show_detail and case.detail:
+            if case.detail and shows_details(view, self.public):
                 lines.append("    " + case.detail.replace("\n", "\n    "))
         if all(case.status == PASSED for case in self.cases):
             return "\n".join(["All checks passed."] + lines)
@@ -207,7 +213,7 @@ class SubmissionResult:
                  "public": q.public,
                  "cases": [{"label": c.label, "status": c.status, "fraction": c.fraction,
                             "message": c.message,
-                            **({"detail": c.detail} if (view == "instructor" or q.public) else {}),
+                            **({"detail": c.detail} if shows_details(view, q.public) else {}),
                             **({"reply_digest": c.data["reply_digest"]}
                                if view == "instructor" and "reply_digest" in c.data else {})}
                            for c in q.cases]}
