@@ -14,9 +14,10 @@ assignment's cases as data (``dlgrade_public.json`` for everyone,
 to the student's functions the way dlgrade's sandboxed child does (the same
 calls, the same keep/pick/slot rules, the forward, backward and probe calls
 of a gradient case, replies turned into the same plain data) and assembles
-the value dlgrade's check receives. A request that fails (a missing
-function, an exception, a ``None`` answer) fails the test with the message
-dlgrade would give.
+the value dlgrade's check receives with dlgrade's own protocol
+(``grader/engine/protocol.py``, shipped in the export's ``grader/``). A
+request that fails (a missing function, an exception, a ``None`` answer)
+fails the test with the message dlgrade gives a public question.
 
 Unlike dlgrade's own grading, this runs inside the notebook's process, next
 to the student's code, which can patch numpy or these checks and read the
@@ -32,14 +33,26 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine import datafile
+from grader.engine import datafile, protocol
 from grader.engine.checks import check_from_spec
+from grader.engine.protocol import (
+    Assembly,
+    Call,
+    CallRequest,
+    GetRequest,
+    Reply,
+    SlotRef,
+    TaskRequest,
+    TrainerRequest,
+    describe_failure,
+    parse_request,
+)
 from grader.engine.sandbox.child import wire
 
 DATA_FILES = ("dlgrade_public.json", "dlgrade_hidden.json")
 
 _CASES: dict[str, list[dict]] | None = None
-_SHARED: dict[tuple, list["Reply"]] = {}
+_SHARED: dict[tuple, list[Reply]] = {}
 
 
 class CaseFailure(AssertionError):
@@ -52,17 +65,6 @@ class _RequestFailure(Exception):
     def __init__(self, kind: str, error: str) -> None:
         super().__init__(error)
         self.kind, self.error = kind, error
-
-
-class Reply:
-    """One call's outcome, like the child's reply: ``kind`` "ok" with a plain ``value``, or why not."""
-
-    def __init__(self, kind: str, value: Any = None, error: str = "") -> None:
-        self.kind, self.value, self.error = kind, value, error
-
-    @property
-    def ok(self) -> bool:
-        return self.kind == "ok"
 
 
 # --------------------------------------------------------------------------
@@ -116,48 +118,46 @@ def replay(env: dict, question: str, index: int) -> tuple[Any, Any, Any]:
 
 
 def send(env: dict, request: dict) -> list[Reply]:
-    kind = request["kind"]
-    if kind == "call":
+    typed = parse_request(request)
+    if isinstance(typed, CallRequest):
         slots: dict = {}
-        return [_run_call(env, call, slots) for call in request["calls"]]
-    if kind == "get":
-        name = request["name"]
-        if name not in env:
-            return [Reply("missing", error=f"no name {name!r} in the submission")]
-        return [_reply(env[name])]
-    if kind == "task":
-        return [_run_task(env, request)]
-    if kind == "trainer":
-        return [_run_trainer(env, request)]
-    raise ValueError(f"unknown request kind {kind!r}")
+        return [_run_call(env, call, slots) for call in typed.calls]
+    if isinstance(typed, GetRequest):
+        if typed.name not in env:
+            return [Reply.failure("missing", f"no name {typed.name!r} in the submission")]
+        return [_reply(env[typed.name])]
+    if isinstance(typed, TaskRequest):
+        return [_run_task(env, typed.task, typed.params)]
+    return [_run_trainer(env, typed)]
 
 
-def _run_call(env: dict, call: dict, slots: dict) -> Reply:
+def _run_call(env: dict, call: Call, slots: dict) -> Reply:
     try:
-        target = _resolve_callable(env, call["fn"], slots)
-        args = [_resolve_arg(a, slots) for a in call.get("args") or []]
-        kwargs = {k: _resolve_arg(v, slots) for k, v in (call.get("kwargs") or {}).items()}
+        target = _resolve_callable(env, call.fn, slots)
+        args = [_resolve_arg(a, slots) for a in call.args]
+        kwargs = {k: _resolve_arg(v, slots) for k, v in call.kwargs.items()}
     except _RequestFailure as exc:
-        return Reply(exc.kind, error=exc.error)
+        return Reply.failure(exc.kind, exc.error)
     try:
         result = target(*args, **kwargs)
     except BaseException as exc:  # the student's exception, SystemExit included
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Reply("exception", error=f"{type(exc).__name__}: {exc}")
-    keep, pick = call.get("keep"), call.get("pick")
+        return Reply.failure("exception", f"{type(exc).__name__}: {exc}")
+    keep, pick = call.keep, call.pick
     if keep is not None:
         slots[keep] = result
     if pick is not None:
         if not isinstance(result, (tuple, list)):
-            return Reply("unsupported", error=f"returned {_a(type(result).__name__)}, expected a tuple or list "
-                                              f"to take element {pick} of")
+            return Reply.failure("unsupported", f"returned {_a(type(result).__name__)}, expected a tuple or list "
+                                                f"to take element {pick} of")
         try:
             return _reply(result[pick])
         except (IndexError, TypeError):
-            return Reply("unsupported", error=f"returned a sequence of length {len(result)}, expected element {pick}")
+            return Reply.failure("unsupported", f"returned a sequence of length {len(result)}, "
+                                                f"expected element {pick}")
     if keep is not None:
-        return Reply("ok", None)
+        return Reply.success(None)
     return _reply(result)
 
 
@@ -183,8 +183,9 @@ def _resolve_callable(env: dict, name: str, slots: dict):
 
 def _resolve_arg(value: Any, slots: dict) -> Any:
     """A fresh copy of an input (the student may change it in place), slot references resolved."""
-    if isinstance(value, dict) and "__slot__" in value:
-        name, index = value["__slot__"], value.get("index")
+    if isinstance(value, SlotRef) or SlotRef.is_data(value):
+        ref = value if isinstance(value, SlotRef) else SlotRef.from_data(value)
+        name, index = ref.slot, ref.index
         if name not in slots:
             raise _RequestFailure("exception", f"SlotError: slot {name!r} is empty: the call that keeps it failed")
         stored = slots[name]
@@ -208,8 +209,8 @@ def _reply(value: Any) -> Reply:
         obj, arrays = wire.encode(value)
         plain = wire.decode(obj, {f"a{i}": np.array(a, copy=True) for i, a in enumerate(arrays)})
     except wire.Unsupported as exc:
-        return Reply("unsupported", error=exc.describe("returned"))
-    return Reply("ok", plain)
+        return Reply.failure("unsupported", exc.describe("returned"))
+    return Reply.success(plain)
 
 
 class _TaskContext:
@@ -232,25 +233,25 @@ class _TaskContext:
         return fn(*args, **kwargs)
 
 
-def _run_task(env: dict, request: dict) -> Reply:
+def _run_task(env: dict, task: str, params: dict) -> Reply:
     from grader.engine.sandbox.child import tasks
 
-    fn = tasks.TASKS.get(request["task"])
+    fn = tasks.TASKS.get(task)
     if fn is None:
-        return Reply("missing", error=f"no harness task named {request['task']!r}")
+        return Reply.failure("missing", f"no harness task named {task!r}")
     try:
-        return _reply(fn(_TaskContext(env), **copy.deepcopy(request.get("params") or {})))
+        return _reply(fn(_TaskContext(env), **copy.deepcopy(params)))
     except tasks.TaskFailure as exc:
-        return Reply(exc.kind, error=exc.message)
+        return Reply.failure(exc.kind, exc.message)
     except Exception as exc:
-        return Reply("exception", error=f"{type(exc).__name__}: {exc}")
+        return Reply.failure("exception", f"{type(exc).__name__}: {exc}")
 
 
-def _run_trainer(env: dict, request: dict) -> Reply:
+def _run_trainer(env: dict, request: TrainerRequest) -> Reply:
     """Export the notebook's model and run the trainer task on it (in this process: otter has no sandbox)."""
     import tempfile
 
-    exported = _run_task(env, {"task": "keras_export_model", "params": request["export"]})
+    exported = _run_task(env, "keras_export_model", request.export)
     if not exported.ok:
         return exported
     with tempfile.TemporaryDirectory() as folder:
@@ -259,87 +260,28 @@ def _run_trainer(env: dict, request: dict) -> Reply:
         cwd = os.getcwd()
         os.chdir(folder)  # the task context's working directory holds model.keras
         try:
-            return _run_task({}, {"task": request["task"], "params": {"path": "model.keras", **request["params"]}})
+            return _run_task({}, request.task, {"path": "model.keras", **request.params})
         finally:
             os.chdir(cwd)
 
 
 # --------------------------------------------------------------------------
-# From replies to the checked value (as dlgrade's engine assembles them)
+# From replies to the checked value: dlgrade's own protocol, word for word
 # --------------------------------------------------------------------------
 
 def assemble(data: dict, replies: list[Reply]) -> Any:
-    request = data["request"]
-    if data["assemble"] == "gradient":
-        return _assemble_gradient(data, replies)
-    reply = replies[0]
-    name = _target(request)
-    if not reply.ok:
-        raise CaseFailure(failure_message(reply, name))
-    value = reply.value
-    if value is None and request["kind"] == "get":
-        raise CaseFailure(f"`{name}` is not answered yet (it is None)")
-    if data["assemble"].startswith("field:"):
-        key = data["assemble"].split(":", 1)[1]
-        if not isinstance(value, dict) or key not in value:
-            raise CaseFailure(f"the grading harness got no {key!r} back from {name}")
-        value = value[key]
+    """The value dlgrade's check receives for stored case ``data``; a :class:`CaseFailure` with
+    dlgrade's message when there is none."""
+    value, failure = protocol.assemble(parse_request(data["request"]), Assembly.parse(data["assemble"]), replies,
+                                       meta=data.get("meta", {}), expected=data["expected"])
+    if failure is not None:
+        raise CaseFailure(failure.message)
     return value
 
 
-def _assemble_gradient(data: dict, replies: list[Reply]) -> dict:
-    calls, meta = data["request"]["calls"], data.get("meta", {})
-    forward = replies[0]
-    if not forward.ok:
-        raise CaseFailure(failure_message(forward, calls[0]["fn"]))
-    value_and_grad = meta.get("value_and_grad")
-    if value_and_grad:
-        value = forward.value
-        if not isinstance(value, list) or len(value) != 2:
-            shown = f"a sequence of length {len(value)}" if isinstance(value, list) else f"a {type(value).__name__}"
-            raise CaseFailure(f"{calls[0]['fn']} must return a pair (loss, gradient); it returned {shown}")
-        out, grads, probe_replies = value[0], [value[1]], replies[1:]
-    else:
-        backward = replies[1]
-        if not backward.ok:
-            raise CaseFailure(failure_message(backward, calls[1]["fn"]))
-        out, grads = forward.value, backward.value
-        if meta.get("single_gradient") and not isinstance(grads, list):
-            grads = [grads]
-        probe_replies = replies[2:]
-    probes = []
-    if all(r.ok for r in probe_replies):
-        pairs = [(probe_replies[i], probe_replies[i + 1]) for i in range(0, len(probe_replies) - 1, 2)]
-        for spec, (plus, minus) in zip(data["expected"]["directions"], pairs):
-            probes.append({"input": spec["input"], "plus": plus.value, "minus": minus.value})
-    return {"out": out, "grads": grads, "probes": probes}
-
-
 def failure_message(reply: Reply, name: str) -> str:
-    """The words dlgrade's engine uses for a request that gave no value."""
-    error = (reply.error or "").strip()
-    first = error.splitlines()[0] if error else ""
-    if reply.kind == "exception" and first.startswith("NotImplementedError"):
-        hint = first.partition(":")[2].strip()
-        hint = hint[len(name) + 1:].strip() if hint.startswith(f"{name}:") else hint
-        return f"`{name}` is not implemented yet" + (f" (hint: {hint})" if hint else "")
-    if reply.kind == "exception":
-        return f"`{name}` raised {first}"
-    if reply.kind == "missing":
-        return f"`{name}` is not defined in your notebook"
-    if reply.kind == "not_callable":
-        return f"`{name}` should be a function, but it is {first or 'not callable'}"
-    if reply.kind == "unsupported":
-        return f"`{name}` returned something that is not plain data: {first}"
-    return f"`{name}` gave no answer ({reply.kind}: {first})"
-
-
-def _target(request: dict) -> str:
-    if request["kind"] == "call":
-        return request["calls"][0]["fn"]
-    if request["kind"] == "get":
-        return request["name"]
-    return request.get("target", request["task"])
+    """The words dlgrade's engine uses for a request that gave no value (a public question's)."""
+    return describe_failure(reply, name).message
 
 
 def _a(name: str) -> str:

@@ -53,8 +53,9 @@ from grader.engine.checks import Gradient
 HELPER = Path(__file__).with_name("dlgrade_otter.py")
 PUBLIC_DATA = "dlgrade_public.json"
 HIDDEN_DATA = "dlgrade_hidden.json"
-# What dlgrade_otter needs of `grader`: the engine's checks, data files and the child's wire format.
-VENDORED = ("__init__.py", "engine/__init__.py", "engine/datafile.py", "engine/checks", "engine/sandbox")
+# What dlgrade_otter needs of `grader`: the engine's checks, data files, grading protocol and the child's wire format.
+VENDORED = ("__init__.py", "engine/__init__.py", "engine/datafile.py", "engine/protocol", "engine/checks",
+            "engine/sandbox")
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 EPSILON = 1e-9
 
