@@ -21,6 +21,7 @@ from grader.engine.authoring import Case, CompiledAssignment, CompiledQuestion
 from grader.engine.cells import cell_lines, explain_cell_error
 from grader.engine.checks.bounded import check_bounded
 from grader.engine.protocol import (
+    STUDENT,
     Assembly,
     CallRequest,
     GetRequest,
@@ -30,6 +31,7 @@ from grader.engine.protocol import (
     TaskRequest,
     describe_failure,
     parse_request,
+    shows_details,
 )
 from grader.engine.results import (
     ERROR,
@@ -161,7 +163,7 @@ def parse_limit_options(options: list[str] | None) -> dict:
 def grade_question(session: Session, question: CompiledQuestion,
                    shared: dict[str, list[Reply]], trainer: ModelTrainer | None = None) -> QuestionResult:
     # An answer sheet runs no code: every word of its failures is the grader's, safe for a hidden question.
-    disclose = question.public or isinstance(session, AnswerSheetSession)
+    disclose = shows_details(STUDENT, question.public) or isinstance(session, AnswerSheetSession)
     cases = [run_case(session, case, shared, trainer, public=disclose) for case in question.cases]
     total_weight = sum(c.weight for c in cases) or 1.0
     if question.scoring == "all":

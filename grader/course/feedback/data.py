@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.engine.protocol import STUDENT, shows_details
+
 FORMAT = "dlgrade-report-data/1"
 MASK_MAX = 1 << 18          # arrays with more elements get no figure
 TABLE_MAX = 144             # the student's own values kept for arrays this small (a table of values)
@@ -47,7 +49,8 @@ def report_data(result) -> dict:
         cases = []
         for case in q.cases:
             try:
-                item = case_data(case.data or {}, public=q.public, passed=case.status == "passed")
+                item = case_data(case.data or {}, public=shows_details(STUDENT, q.public),
+                                 passed=case.status == "passed")
                 task = _task(case.data or {})
             except Exception:  # report data is best effort; a report never fails for it
                 item, task = {}, None

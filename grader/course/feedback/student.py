@@ -45,6 +45,7 @@ from grader.course.feedback.page import (
     page,
     table_html,
 )
+from grader.engine.protocol import STUDENT, shows_details
 from grader.engine.results import PASSED, CaseResult, LoadInfo, QuestionResult, SubmissionResult
 
 REPORT_NAME = "report.html"
@@ -358,7 +359,7 @@ class StudentReport:
                  f"{badge(case.status)}</div>",
                  f"<div class=\"msg\">{esc(case.message)}</div>"]
         # The same rule as QuestionResult.message("student"): a detail only for public questions.
-        if q.public and case.detail:
+        if case.detail and shows_details(STUDENT, q.public):
             parts.append(f"<details open><summary>Details</summary><pre>{esc(case.detail)}</pre></details>")
         figure_data = self.by_case.get((q.name, case.label), {})
         arrays = figure_data.get("arrays") or []
@@ -380,11 +381,12 @@ class StudentReport:
         intro = f"<p class=\"small\"><strong>{esc(name)}</strong> {esc(shape_text)}: {share} out of tolerance.</p>"
         got = report_data_mod.numbers(view["got"]).reshape(shape) if "got" in view else None
         diff = report_data_mod.numbers(view["abs_diff"]).reshape(shape) if "abs_diff" in view else None
+        diff = diff if shows_details(STUDENT, q.public) else None  # how far off: public questions only
         if got is not None and len(shape) <= 2:
             g2 = figures.as_2d(got)
             if g2.shape[0] <= TABLE_ROWS and g2.shape[1] <= TABLE_COLS:
-                return "<div>" + intro + values_table(got, wrong, diff if q.public else None, name) + "</div>"
-        magnitude = diff if q.public else None
+                return "<div>" + intro + values_table(got, wrong, diff, name) + "</div>"
+        magnitude = diff
         if magnitude is None and n_wrong == n:
             return ""    # every element wrong: the message says so, a picture would add nothing
         if self.array_figures >= MAX_ARRAY_FIGURES or self.question_figures >= MAX_QUESTION_FIGURES:
@@ -393,7 +395,7 @@ class StudentReport:
         self.question_figures += 1
         png, note = figures.array_figure(wrong, magnitude)
         src = self.images.add(png, f"{q.name}-{name}")
-        what = ("|yours − expected| per element, wrong elements marked with ×" if diff is not None and q.public
+        what = ("|yours − expected| per element, wrong elements marked with ×" if diff is not None
                 else "wrong elements in red, the others grey")
         alt = (f"Where {name} of shape {shape_text} is wrong: {n_wrong} of {n} elements out of tolerance"
                + (f"; {note}" if note else "") + ".")
