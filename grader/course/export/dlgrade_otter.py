@@ -15,7 +15,7 @@ to the student's functions the way dlgrade's sandboxed child does (the same
 calls, the same keep/pick/slot rules, the forward, backward and probe calls
 of a gradient case, replies turned into the same plain data) and assembles
 the value dlgrade's check receives with dlgrade's own protocol
-(``grader/engine/protocol.py``, shipped in the export's ``grader/``). A
+(``grader/engine/protocol/``, shipped in the export's ``grader/``). A
 request that fails (a missing function, an exception, a ``None`` answer)
 fails the test with the message dlgrade gives a public question.
 
