@@ -462,7 +462,7 @@ def default_assignments_dir() -> Path:
     here = Path.cwd() / "assignments"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parent.parent / "assignments"
+    return Path(__file__).resolve().parents[2] / "assignments"  # grader/engine/authoring.py -> the checkout
 
 
 def default_template_root(assignment_dir: Path | None = None) -> Path:
@@ -567,7 +567,7 @@ def _is_author_file(filename: str) -> bool:
         return False
     if "site-packages" in path.parts or "dist-packages" in path.parts:
         return False
-    grader_dir = Path(_THIS_FILE).parent
+    grader_dir = Path(_THIS_FILE).parents[1]  # all of grader/, not only its engine
     reference_dir = grader_dir.parent / "reference"
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     return not any(path.resolve().is_relative_to(d) for d in (grader_dir, reference_dir, stdlib))

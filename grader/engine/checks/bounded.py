@@ -165,7 +165,7 @@ class _WorkerStalled(Exception):
 
 
 def _package_root() -> str:
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])  # grader/engine/checks/bounded.py -> the folder holding grader/
 
 
 class _Worker:
