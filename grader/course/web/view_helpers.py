@@ -1,6 +1,6 @@
 """What every view uses: the signed-in guard, the request's course, error pages, rate limits, CSRF,
-and the steps several views take alike (a student's final score and uploads, an upload they may see,
-a report page, a CSV download).
+and the steps several views take alike (a student's uploads, an upload they may see, a refusal, a report
+page, a CSV download).
 
 Kept apart from :mod:`grader.course.web.app` (which imports the views to register them) so that a
 view module imports these without importing the application.
@@ -87,11 +87,6 @@ def assignment_or_404(name: str):
     if assignment is None:
         abort(404)
     return assignment
-
-
-def final_score_of(course: Course, assignment: str, student: str):
-    """The student's final score on ``assignment`` (the gradebook's policy applied), or None before any."""
-    return next((s for s in course.gradebook.final_scores(assignment) if s.student == student), None)
 
 
 def uploads_with_status(conn, assignment: str, student: str) -> list[tuple]:

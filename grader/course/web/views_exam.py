@@ -20,7 +20,6 @@ from grader.course.web.view_helpers import (
     app_page,
     assignment_or_404,
     course_of,
-    final_score_of,
     limit,
     refusal_response,
     signed_in,
@@ -105,7 +104,7 @@ def paper(name: str):
         rules = markdown_to_html("\n".join(f"- {line}" for line in policy_lines(a.policy)))
         return app_page("exam_start.html", a=a, rules=rules, closed=closed)
     compiled = exams.PAPERS.compiled(a, student)
-    final = final_score_of(course, a.name, student) if sitting.ended and visible else None
+    final = course.gradebook.final_score(a.name, student) if sitting.ended and visible else None
     filled, left_out = _sheet_outcome(request.args.get("sheet", ""), student)
     return app_page("exam_paper.html", a=a, sitting=sitting, now=now, compiled=compiled, filled=filled,
                     left_out=left_out,

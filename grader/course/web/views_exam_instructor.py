@@ -7,7 +7,7 @@ from flask import Blueprint, abort, g, redirect, url_for
 
 from grader.course.web import exams
 from grader.course.web.course import utcnow
-from grader.course.web.view_helpers import app_page, course_of, final_score_of, signed_in
+from grader.course.web.view_helpers import app_page, course_of, signed_in
 from grader.course.web.views_exam import exam_or_404, paper_sections
 from grader.course.web.views_instructor import _number, _reason
 
@@ -87,7 +87,7 @@ def student(name: str, student: str):
         events = exams.history(conn, a.name, student)
     compiled = exams.PAPERS.compiled(a, student)
     keys = {k.key: (_fmt_value(k.expected), k.check.describe(), _formula(k)) for k in answer_keys(compiled)}
-    final = final_score_of(course, a.name, student)
+    final = course.gradebook.final_score(a.name, student)
     return app_page("exam_instructor_student.html", a=a, student=student, sitting=sitting, now=now,
                     compiled=compiled, sections=paper_sections(compiled, saved), keys=keys, events=events,
                     final=final)

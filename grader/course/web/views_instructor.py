@@ -22,7 +22,6 @@ from grader.course.web.view_helpers import (
     assignment_or_404,
     course_of,
     csv_download,
-    final_score_of,
     report_response,
     signed_in,
     uploads_with_status,
@@ -99,7 +98,7 @@ def student(name: str, student: str):
         extension = course.extension_minutes(conn, a.name, student)
         state = submissions.standing(course, conn, a, student)
     history = course.gradebook.history(student, a.name)
-    final = final_score_of(course, a.name, student)
+    final = course.gradebook.final_score(a.name, student)
     if not uploads and not history:
         abort(404)
     return app_page("instructor_student.html", a=a, student=student, uploads=uploads, history=history,

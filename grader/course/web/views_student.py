@@ -11,7 +11,6 @@ from grader.course.web.view_helpers import (
     app_page,
     assignment_or_404,
     course_of,
-    final_score_of,
     limit,
     report_response,
     signed_in,
@@ -80,7 +79,7 @@ def assignment(name: str):
         uploads = uploads_with_status(conn, a.name, student)
         show_hidden = course.hidden_visible(conn, a)
         settings = course.settings(conn, a.name)
-    final = final_score_of(course, a.name, student) if show_hidden and uploads else None
+    final = course.gradebook.final_score(a.name, student) if show_hidden and uploads else None
     return app_page("assignment.html", a=a, state=state, uploads=uploads, final=final, show_hidden=show_hidden,
                     settings=settings, max_bytes=course.config.max_upload_bytes)
 
@@ -122,7 +121,7 @@ def report(upload_id: int):
         grading = records.grading(conn, view.status["grading_id"])
     notes = []
     if show_hidden:
-        final = final_score_of(course, a.name, upload.student)
+        final = course.gradebook.final_score(a.name, upload.student)
         if final is not None and final.submission_id == grading.submission_id:
             notes = [f"Final score on {a.name}: {final.score:g} / {final.max_score:g}" +
                      (f" ({'; '.join(final.notes)})" if final.notes else "")] if final.score is not None else []
