@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, dlgrade, repository_state
+from authoring_support import ROOT, dlgrade, repository_state
 
 NAME, MODULE = "05_batchnorm", "batchnorm"
 # A string only the answer key holds: wherever it shows up, the key leaked.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import dlgrade
+from authoring_support import dlgrade
 
 from grader.course.scaffold.files import write_assignment
 from grader.course.validate.proof import validate

@@ -1,53 +1,17 @@
-"""Shared helpers of the sandbox tests: real submission files written into tmp_path."""
+"""Fixtures of the sandbox tests: the sandbox modes (bubblewrap skipped with the reason where it cannot run),
+the kernel's Landlock ABI, and a pids cgroup that bounds a fork bomb. The helpers are in sandbox_support.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from grader.engine.sandbox import Limits, isolation, isolation_available
-
-REPO = Path(__file__).resolve().parents[2]
-
-#: Short limits for hostile submissions: the whole suite has to stay fast.
-FAST = Limits(wall_seconds=30.0, request_seconds=2.0, load_seconds=3.0, max_restarts=3,
-              file_bytes=1 << 20, tmp_bytes=8 << 20)
+from grader.engine.sandbox import isolation, isolation_available
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "keras: trains a tiny Keras model in the sandbox (a few seconds)")
-
-
-def write_py(directory: Path, code: str, name: str = "submission.py") -> Path:
-    path = Path(directory) / name
-    path.write_text(textwrap.dedent(code))
-    return path
-
-
-def write_notebook(directory: Path, cells: list, name: str = "submission.ipynb") -> Path:
-    """``cells``: code strings, or ("markdown", text) pairs."""
-    nb_cells = []
-    for cell in cells:
-        if isinstance(cell, tuple):
-            nb_cells.append({"cell_type": cell[0], "metadata": {}, "source": cell[1]})
-        else:
-            source = textwrap.dedent(cell).strip("\n")
-            nb_cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                             "source": source.splitlines(True)})
-    nb = {"cells": nb_cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                         "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path = Path(directory) / name
-    path.write_text(json.dumps(nb, indent=1))
-    return path
-
-
-def bwrap_usable() -> bool:
-    return isolation_available("auto")[0]
 
 
 @pytest.fixture
@@ -82,12 +46,6 @@ def mode(request):
     if request.param == "bwrap":
         return request.getfixturevalue("bwrap")
     return "none"
-
-
-def leftover_processes(uid: int | None) -> list[int]:
-    if uid is None:
-        return []
-    return isolation.processes_of_uid(uid, include_zombies=False)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import FAST, leftover_processes, write_py
+from sandbox_support import FAST, leftover_processes, write_py
 
 from grader.engine.sandbox import Call, SandboxSession, cgroups
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import write_py
+from sandbox_support import write_py
 
 from grader.engine.sandbox import Limits, SandboxSession
 from grader.engine.trainer import ModelTrainer

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from sandbox_support import REPO
 
 ASSIGNMENT = REPO / "assignments" / "01_backprop"
 TEMPLATE = (REPO / "student_template" / "01_backprop" / "backprop.py").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAST, REPO, bwrap_usable, leftover_processes, write_notebook, write_py
+from sandbox_support import FAST, REPO, bwrap_usable, leftover_processes, write_notebook, write_py
 
 from grader.engine.sandbox import Call, SandboxSession, isolation
 from grader.engine.sandbox.isolation import python_roots

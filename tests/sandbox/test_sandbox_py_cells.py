@@ -6,7 +6,7 @@ must cost the same in both, only what that cell defines.
 
 from __future__ import annotations
 
-from conftest import FAST, write_notebook, write_py
+from sandbox_support import FAST, write_notebook, write_py
 
 from grader.engine.sandbox import Call, SandboxSession
 

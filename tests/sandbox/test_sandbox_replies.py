@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from conftest import FAST, write_py
+from sandbox_support import FAST, write_py
 
 from grader.engine.sandbox import Call, SandboxSession
 from grader.engine.sandbox.child import wire

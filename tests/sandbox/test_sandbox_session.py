@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FAST, REPO, write_notebook, write_py
+from sandbox_support import FAST, REPO, write_notebook, write_py
 
 from grader.engine.sandbox import Call, Limits, LoadReport, Reply, SandboxSession, SlotRef, isolation_available
 from grader.engine.sandbox.session import choose_main

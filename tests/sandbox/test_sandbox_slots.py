@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAST, leftover_processes, write_py
+from sandbox_support import FAST, leftover_processes, write_py
 
 from grader.engine.sandbox import Call, SandboxSession, isolation
 from grader.engine.sandbox.isolation import SandboxError, SandboxUnavailable

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ROOT
+from web_support import ROOT
 
 EXAM = "midterm"
 POLICY = """kind = "exam"

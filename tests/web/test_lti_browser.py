@@ -17,9 +17,9 @@ import sys
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import ROOT, wait_until
 from lti_platform import CLIENT_ID, ISSUER, Platform, Services
 from test_lti_launch import make_course
+from web_support import ROOT, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "feedback"))
 from chromium_cdp import Browser, BrowserError, find_chromium  # noqa: E402

@@ -5,8 +5,8 @@ itself makes an LMS user an instructor (or a student) here."""
 from __future__ import annotations
 
 import pytest
-from conftest import signed_in_test_client, write_course
 from lti_platform import Platform
+from web_support import signed_in_test_client, write_course
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import sys
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from conftest import ROOT, Client, Server, write_course
 from lti_platform import CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, LOGIN_URL, Platform, new_key
+from web_support import ROOT, Client, Server, write_course
 
 ASSIGNMENT = "01_backprop"
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
-from conftest import ROOT, wait_until, write_course
 from lti_platform import CLIENT_ID, DEPLOYMENT, ISSUER, LINEITEM_SCOPE, SCORE_SCOPE, Platform, Services
+from web_support import ROOT, wait_until, write_course
 
 from grader.course.web.course import Course
 from grader.course.web.lti import identity, keys, passback, setup_for

@@ -12,9 +12,9 @@ import re
 
 import jwt
 import pytest
-from conftest import EXAMPLES, Client
 from lti_platform import CLIENT_ID, INSTRUCTOR, ISSUER, LEARNER, NRPS_SCOPE, SCORE_SCOPE, Platform, Services
 from test_lti_launch import ASSIGNMENT, follow, launch, make_course, oidc_login
+from web_support import EXAMPLES, Client
 
 MAX_POINTS = 31   # 01_backprop's points
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()

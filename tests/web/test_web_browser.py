@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, issue_token, wait_until
+from web_support import EXAMPLES, ROOT, issue_token, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "feedback"))
 from chromium_cdp import Browser, find_chromium  # noqa: E402

@@ -10,7 +10,7 @@ import sys
 import tomllib
 
 import sqlalchemy as sa
-from conftest import EXAMPLES, ROOT, write_course
+from web_support import EXAMPLES, ROOT, write_course
 
 from grader.course.gradebook import schema as S
 from grader.course.web import queue, submissions

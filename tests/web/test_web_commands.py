@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 
-from conftest import ROOT, Client, Server
+from web_support import ROOT, Client, Server
 
 ENV = {**os.environ, "DLGRADE_ASSIGNMENTS": str(ROOT / "assignments")}
 
@@ -84,7 +84,7 @@ def test_demo_prints_links_that_work_and_sign_in_is_rate_limited(tmp_path):
 
 
 def test_behind_a_proxy_cookies_are_secure(course_dir, start_server):
-    from conftest import issue_token
+    from web_support import issue_token
 
     token = issue_token(course_dir, "una")
     server = start_server(course_dir, workers=0, args=("--behind-proxy",))

@@ -7,7 +7,7 @@ import os
 import stat
 
 import pytest
-from conftest import write_course
+from web_support import write_course
 
 from grader.course.web.course import Course, CourseConfig
 

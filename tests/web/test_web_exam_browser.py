@@ -18,9 +18,9 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, issue_tokens, wait_until
 from exam_course import EXAM, exam_assignments, write_exam_course
 from test_web_browser import CHROMIUM, Tab, pytestmark  # noqa: F401  (the same skip without Chromium)
+from web_support import ROOT, issue_tokens, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "feedback"))
 from chromium_cdp import Browser  # noqa: E402
@@ -61,7 +61,7 @@ def test_a_student_sits_the_midterm_in_the_browser(tmp_path, monkeypatch):
     matrix[0][0] = str(int(matrix[0][0]) + 1)                    # one entry wrong: partial credit
     derivative = key["DERIVATIVE"]
 
-    from conftest import Server
+    from web_support import Server
 
     server = Server(course_dir, workers=1, env=env).start()
     try:

@@ -9,8 +9,8 @@ import json
 import re
 
 import pytest
-from conftest import signed_in_test_client
 from exam_course import EXAM, exam_assignments, write_exam_course
+from web_support import signed_in_test_client
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import json
 import re
 
 import pytest
-from conftest import Client, issue_tokens, wait_until
 from exam_course import EXAM, exam_assignments, move_opening, write_exam_course
+from web_support import Client, issue_tokens, wait_until
 
 
 @pytest.fixture
@@ -244,7 +244,7 @@ def test_a_student_reaches_neither_a_classmates_paper_nor_a_key(exam_env, start_
 def test_the_expression_preview_is_rate_limited_per_student(exam_env):
     """The preview parses in the web process: past the limit a student gets 429 with Retry-After, and a
     classmate is not slowed. (In-process, so that the limit can be lowered: the same app the server runs.)"""
-    from conftest import signed_in_test_client
+    from web_support import signed_in_test_client
 
     from grader.course.web.app import create_app
     from grader.course.web.course import Course

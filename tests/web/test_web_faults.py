@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
-from conftest import EXAMPLES, ROOT, Client, issue_token, wait_until
+from web_support import EXAMPLES, ROOT, Client, issue_token, wait_until
 
 from grader.course.gradebook.connection import database_url
 

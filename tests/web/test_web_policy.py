@@ -8,7 +8,7 @@ import datetime as _dt
 import json
 import shutil
 
-from conftest import EXAMPLES, ROOT, Client, issue_tokens, wait_until, write_course
+from web_support import EXAMPLES, ROOT, Client, issue_tokens, wait_until, write_course
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 

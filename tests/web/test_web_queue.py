@@ -9,7 +9,7 @@ import datetime as _dt
 import io
 
 import sqlalchemy as sa
-from conftest import EXAMPLES, write_course
+from web_support import EXAMPLES, write_course
 
 from grader.course.gradebook import schema as S
 from grader.course.web import queue, submissions

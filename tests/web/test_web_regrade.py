@@ -9,7 +9,7 @@ import re
 import shutil
 
 import sqlalchemy as sa
-from conftest import EXAMPLES, ROOT, Client, issue_tokens, write_course
+from web_support import EXAMPLES, ROOT, Client, issue_tokens, write_course
 
 from grader.course.gradebook import schema as S
 from grader.course.web.course import Course

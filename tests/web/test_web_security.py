@@ -11,7 +11,7 @@ import socket
 
 import pytest
 import sqlalchemy as sa
-from conftest import EXAMPLES, Client, Server, issue_token, wait_until, write_course
+from web_support import EXAMPLES, Client, Server, issue_token, wait_until, write_course
 
 REFERENCE = (EXAMPLES / "reference.py").read_bytes()
 
@@ -197,7 +197,7 @@ def test_attempts_limit(tmp_path, start_server, monkeypatch):
     policy_dir = tmp_path / "assignments"
     import shutil
 
-    from conftest import ROOT
+    from web_support import ROOT
 
     shutil.copytree(ROOT / "assignments" / "01_backprop", policy_dir / "01_backprop")
     (policy_dir / "01_backprop" / "policy.toml").write_text("max_attempts = 2\n")

@@ -10,7 +10,7 @@ import importlib.util
 import re
 
 import pytest
-from conftest import EXAMPLES, ROOT, Client, issue_token, issue_tokens, signed_in_test_client
+from web_support import EXAMPLES, ROOT, Client, issue_token, issue_tokens, signed_in_test_client
 
 from grader.course.similarity.normalise import submission_code
 from grader.course.web.similarity import SUMMARY
@@ -40,7 +40,7 @@ def class_codes() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A course whose four students have uploaded; no worker, as code similarity reads only uploads."""
-    from conftest import Server, write_course
+    from web_support import Server, write_course
 
     course_dir = write_course(tmp_path_factory.mktemp("similarity") / "course")
     server = Server(course_dir, workers=0).start()

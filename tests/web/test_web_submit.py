@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, ROOT, Client, issue_tokens
+from web_support import EXAMPLES, ROOT, Client, issue_tokens
 
 from grader.cli import main
 

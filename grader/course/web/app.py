@@ -35,7 +35,7 @@ from grader.course.web import tokens
 from grader.course.web.course import Course
 from grader.course.web.ratelimit import RateLimit
 from grader.course.web.standing import Refused
-from grader.course.web.view_helpers import csrf_token, error_response
+from grader.course.web.view_helpers import csrf_token, error_response, refusal_response
 
 UPLOAD_SLACK = 64 * 1024    # multipart headers and the form's other fields, beyond the file's cap
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -107,10 +107,7 @@ def create_app(course: Course, *, secure_cookies: bool = True, signin_limit: tup
 
     @app.errorhandler(Refused)
     def refused(exc: Refused):
-        response = error_response(exc.status, exc.message)
-        if exc.retry_after:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return refusal_response(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from grader.course.web import records, render, submissions
-from grader.course.web.view_helpers import course_of, error_response, limit, signed_in
-from grader.course.web.visibility import upload_view
+from grader.course.web.view_helpers import course_of, error_response, limit, signed_in, upload_view_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -52,9 +51,7 @@ def submit(name: str):
 def status(upload_id: int):
     course = course_of()
     with course.engine.begin() as conn:
-        view = upload_view(course, conn, upload_id, g.identity)
-        if view is None:
-            abort(404)
+        view = upload_view_or_404(course, conn, upload_id)
         out = view.status
         if out["grading_id"] is not None and view.results:
             grading = records.grading(conn, out["grading_id"])

@@ -16,7 +16,14 @@ from flask import Blueprint, Response, abort, g, jsonify, redirect, request, url
 from grader.course.web import exams
 from grader.course.web.course import utcnow
 from grader.course.web.standing import Refused
-from grader.course.web.view_helpers import app_page, assignment_or_404, course_of, limit, signed_in
+from grader.course.web.view_helpers import (
+    app_page,
+    assignment_or_404,
+    course_of,
+    limit,
+    refusal_response,
+    signed_in,
+)
 
 bp = Blueprint("exam", __name__, url_prefix="/exam")
 
@@ -34,14 +41,6 @@ def _field(a, key: str) -> tuple[object, exams.Field]:
     if field is None:
         raise Refused(404, f"no answer key {key[:60]!r} on your paper")
     return compiled, field
-
-
-def _json_refusal(exc: Refused):
-    response = jsonify({"error": exc.message, "status": exc.status})
-    response.status_code = exc.status
-    if exc.retry_after:
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
 
 
 def paper_sections(compiled, saved: dict) -> list[dict]:
@@ -105,9 +104,7 @@ def paper(name: str):
         rules = markdown_to_html("\n".join(f"- {line}" for line in policy_lines(a.policy)))
         return app_page("exam_start.html", a=a, rules=rules, closed=closed)
     compiled = exams.PAPERS.compiled(a, student)
-    final = None
-    if sitting.ended and visible:
-        final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
+    final = course.gradebook.final_score(a.name, student) if sitting.ended and visible else None
     filled, left_out = _sheet_outcome(request.args.get("sheet", ""), student)
     return app_page("exam_paper.html", a=a, sitting=sitting, now=now, compiled=compiled, filled=filled,
                     left_out=left_out,
@@ -138,7 +135,7 @@ def save(name: str):
             raise Refused(400, "the answer is nested too deeply: send text, a list, or rows") from None
         saved_at = exams.save_answer(course_of(), a, field, g.identity.user_id, value)
     except Refused as exc:
-        return _json_refusal(exc)
+        return refusal_response(exc, as_json=True)
     flat = [value] if field.kind == "expression" or field.shape == () else \
         (value if len(field.shape) == 1 else [v for row in value for v in row])
     readings = None if field.kind == "expression" else [exams.number_reading(v) for v in flat]
@@ -161,7 +158,7 @@ def preview(name: str):
                      if k.key == field.key)
         return jsonify(exams.expression_preview(check, request.args.get("text", "")[:2000]))
     except Refused as exc:
-        return _json_refusal(exc)
+        return refusal_response(exc, as_json=True)
 
 
 @bp.get("/<name>/state")

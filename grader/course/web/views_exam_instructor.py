@@ -87,7 +87,7 @@ def student(name: str, student: str):
         events = exams.history(conn, a.name, student)
     compiled = exams.PAPERS.compiled(a, student)
     keys = {k.key: (_fmt_value(k.expected), k.check.describe(), _formula(k)) for k in answer_keys(compiled)}
-    final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
+    final = course.gradebook.final_score(a.name, student)
     return app_page("exam_instructor_student.html", a=a, student=student, sitting=sitting, now=now,
                     compiled=compiled, sections=paper_sections(compiled, saved), keys=keys, events=events,
                     final=final)

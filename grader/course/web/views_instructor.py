@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from functools import partial
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, g, redirect, request, url_for
 
 from grader.course.similarity import report as similarity_report
 from grader.course.web import queue, records, submissions
@@ -16,7 +17,15 @@ from grader.course.web import similarity as similarity_evidence
 from grader.course.web import tables as T
 from grader.course.web.course import HIDDEN_MODES, utcnow
 from grader.course.web.standing import Refused
-from grader.course.web.view_helpers import REPORT_CSP, app_page, assignment_or_404, course_of, signed_in
+from grader.course.web.view_helpers import (
+    app_page,
+    assignment_or_404,
+    course_of,
+    csv_download,
+    report_response,
+    signed_in,
+    uploads_with_status,
+)
 from grader.engine.textsafe import spreadsheet_row
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
@@ -76,8 +85,7 @@ def export(name: str):
         writer.writerow(spreadsheet_row([s.student, "" if s.score is None else s.score, s.max_score, s.attempts,
                                          s.late_minutes, *[by.get(q, "") for q in questions],
                                          "; ".join(s.notes)]))
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={a.name}.csv"})
+    return csv_download(buffer.getvalue(), f"{a.name}.csv")
 
 
 @bp.get("/a/<name>/s/<student>")
@@ -86,11 +94,11 @@ def student(name: str, student: str):
     course = course_of()
     a = assignment_or_404(name)
     with course.engine.begin() as conn:
-        uploads = [(u, submissions.upload_status(conn, u)) for u in submissions.uploads_of(conn, a.name, student)]
+        uploads = uploads_with_status(conn, a.name, student)
         extension = course.extension_minutes(conn, a.name, student)
         state = submissions.standing(course, conn, a, student)
     history = course.gradebook.history(student, a.name)
-    final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None)
+    final = course.gradebook.final_score(a.name, student)
     if not uploads and not history:
         abort(404)
     return app_page("instructor_student.html", a=a, student=student, uploads=uploads, history=history,
@@ -120,23 +128,22 @@ def _reason() -> str:
 def override(name: str, student: str):
     a = assignment_or_404(name)
     score = _number("score", "the score")
-    question = request.form.get("question", "").strip() or None
-    try:
-        course_of().gradebook.override(student, a.name, score, reason=_reason(), by=g.identity.user_id,
-                                       question=question)
-    except ValueError as exc:
-        raise Refused(400, str(exc)) from None
-    return redirect(url_for("instructor.student", name=a.name, student=student))
+    return _change_score(a, student, partial(course_of().gradebook.override, student, a.name, score))
 
 
 @bp.post("/a/<name>/s/<student>/revoke-override")
 @signed_in("instructor")
 def revoke_override(name: str, student: str):
     a = assignment_or_404(name)
+    return _change_score(a, student, partial(course_of().gradebook.revoke_override, student, a.name))
+
+
+def _change_score(a, student: str, change):
+    """An override or its revocation: ``change(reason=, by=, question=)`` on the gradebook, for the form's
+    question (none: the whole score) and reason; a change the gradebook refuses (ValueError) is a 400."""
     question = request.form.get("question", "").strip() or None
     try:
-        course_of().gradebook.revoke_override(student, a.name, reason=_reason(), by=g.identity.user_id,
-                                              question=question)
+        change(reason=_reason(), by=g.identity.user_id, question=question)
     except ValueError as exc:
         raise Refused(400, str(exc)) from None
     return redirect(url_for("instructor.student", name=a.name, student=student))
@@ -232,6 +239,4 @@ def similarity_pair(name: str):
     pair = next((p for p in evidence.code.pairs if {p.a, p.b} == {first, second}), None)
     if pair is None:
         abort(404)
-    response = Response(similarity_report.pair_page(evidence.code, pair, a.name), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = REPORT_CSP
-    return response
+    return report_response(similarity_report.pair_page(evidence.code, pair, a.name))

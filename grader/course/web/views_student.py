@@ -7,8 +7,16 @@ import secrets
 from flask import Blueprint, Response, abort, g, redirect, request, send_file, session, url_for
 
 from grader.course.web import records, render, submissions, tokens
-from grader.course.web.view_helpers import REPORT_CSP, app_page, assignment_or_404, course_of, limit, signed_in
-from grader.course.web.visibility import upload_view
+from grader.course.web.view_helpers import (
+    app_page,
+    assignment_or_404,
+    course_of,
+    limit,
+    report_response,
+    signed_in,
+    upload_view_or_404,
+    uploads_with_status,
+)
 
 bp = Blueprint("student", __name__)
 TEMPLATE_FILES = {"py": "{module}.py", "ipynb": "{module}.ipynb", "instructions": "instructions.md"}
@@ -68,13 +76,10 @@ def assignment(name: str):
     student = g.identity.user_id
     with course.engine.begin() as conn:
         state = submissions.standing(course, conn, a, student)
-        uploads = [(u, submissions.upload_status(conn, u)) for u in submissions.uploads_of(conn, a.name, student)]
+        uploads = uploads_with_status(conn, a.name, student)
         show_hidden = course.hidden_visible(conn, a)
         settings = course.settings(conn, a.name)
-    final = None
-    if show_hidden:
-        final = next((s for s in course.gradebook.final_scores(a.name) if s.student == student), None) \
-            if uploads else None
+    final = course.gradebook.final_score(a.name, student) if show_hidden and uploads else None
     return app_page("assignment.html", a=a, state=state, uploads=uploads, final=final, show_hidden=show_hidden,
                     settings=settings, max_bytes=course.config.max_upload_bytes)
 
@@ -96,9 +101,7 @@ def upload(name: str):
 def submission(upload_id: int):
     course = course_of()
     with course.engine.begin() as conn:
-        view = upload_view(course, conn, upload_id, g.identity)
-        if view is None:
-            abort(404)
+        view = upload_view_or_404(course, conn, upload_id)
     return app_page("submission.html", upload=view.upload, status=view.status,
                     a=course.assignments[view.upload.assignment])
 
@@ -108,9 +111,7 @@ def submission(upload_id: int):
 def report(upload_id: int):
     course = course_of()
     with course.engine.begin() as conn:
-        view = upload_view(course, conn, upload_id, g.identity)
-        if view is None:
-            abort(404)
+        view = upload_view_or_404(course, conn, upload_id)
         upload, show_hidden = view.upload, view.hidden
         if view.status["grading_id"] is None:
             return redirect(url_for("student.submission", upload_id=upload_id))
@@ -120,17 +121,14 @@ def report(upload_id: int):
         grading = records.grading(conn, view.status["grading_id"])
     notes = []
     if show_hidden:
-        final = next((s for s in course.gradebook.final_scores(a.name) if s.student == upload.student), None)
+        final = course.gradebook.final_score(a.name, upload.student)
         if final is not None and final.submission_id == grading.submission_id:
             notes = [f"Final score on {a.name}: {final.score:g} / {final.max_score:g}" +
                      (f" ({'; '.join(final.notes)})" if final.notes else "")] if final.score is not None else []
     back = url_for("instructor.student", name=a.name, student=upload.student) if g.identity.is_instructor \
         else url_for("student.assignment", name=a.name)
-    html = render.report_page(grading.results, upload.report_data, show_hidden=show_hidden, back_url=back,
-                              notes=notes)
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = REPORT_CSP
-    return response
+    return report_response(render.report_page(grading.results, upload.report_data, show_hidden=show_hidden,
+                                              back_url=back, notes=notes))
 
 
 @bp.get("/a/<name>/template/<kind>")

@@ -21,7 +21,7 @@ from grader.course.web.lti import tables as L
 from grader.course.web.lti.launch import message_launch, oidc_login
 from grader.course.web.lti.platforms import find
 from grader.course.web.lti.setup import EXTENSION
-from grader.course.web.view_helpers import app_page, assignment_or_404, course_of, signed_in
+from grader.course.web.view_helpers import app_page, assignment_or_404, course_of, csv_download, signed_in
 
 bp = Blueprint("lti", __name__)
 # The platform posts these cross-site: the state, nonce and signature protect them, not a CSRF token.
@@ -250,11 +250,8 @@ def roster_sync():
 @signed_in("instructor")
 def export_for_lms(name: str, lms: str):
     """The assignment's final scores in Canvas's or Moodle's grade-import CSV."""
-    from flask import Response
-
     a = assignment_or_404(name)
     writers = {"canvas": exports.canvas_csv, "moodle": exports.moodle_csv}
     if lms not in writers:
         return refused(f"no export for {lms[:20]!r}: there are canvas and moodle", 404)
-    return Response(writers[lms](course_of(), a), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={a.name}-{lms}.csv"})
+    return csv_download(writers[lms](course_of(), a), f"{a.name}-{lms}.csv")

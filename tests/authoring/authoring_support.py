@@ -1,4 +1,9 @@
-"""A course folder of its own per test module: `dlgrade --course DIR` never writes into the repository."""
+"""Helpers of the authoring tests: run ``dlgrade`` against a course folder of the test's own (so that
+``dlgrade --course DIR`` never writes into the repository), and what git sees changed in the checkout.
+
+A module of its own, not conftest.py: every test folder has a conftest module, and which one
+``from conftest import`` finds depends on the order pytest collects the folders in.
+"""
 
 from __future__ import annotations
 
