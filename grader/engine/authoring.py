@@ -485,6 +485,20 @@ def resolve_assignment_dir(name_or_path: str | Path) -> Path:
         f"or one of {available}")
 
 
+#: Modules an assignment's questions.py imported before dlgrade 0.2 put them in grader.engine.
+MOVED_MODULES = {"grader.authoring": "grader.engine.authoring", "grader.checks": "grader.engine.checks",
+                 "grader.datafile": "grader.engine.datafile", "grader.sheets": "grader.engine.sheets"}
+
+
+def moved_module_hint(missing: str) -> str | None:
+    """What to import instead when ``missing`` is a module dlgrade 0.2 moved (None otherwise)."""
+    for old, new in MOVED_MODULES.items():
+        if missing == old or missing.startswith(old + "."):
+            return (f"since dlgrade 0.2 it is {new + missing.removeprefix(old)}: import from there "
+                    "(docs/authoring.md)")
+    return None
+
+
 def load_assignment(name_or_path: str | Path) -> Assignment:
     """Import ``questions.py`` of an assignment and return its ``assignment`` object.
 
@@ -509,6 +523,11 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     except SyntaxError as exc:
         raise AuthoringError(f"syntax error: {exc.msg}", exc.filename or str(folder / "questions.py"),
                              exc.lineno or 0) from exc
+    except ModuleNotFoundError as exc:
+        moved = moved_module_hint(exc.name or "")
+        if moved:
+            raise AuthoringError(f"{exc}: {moved}", str(folder / "questions.py"), 0) from exc
+        raise AuthoringError.from_exception(exc, fallback=(str(folder / "questions.py"), 0)) from exc
     except Exception as exc:
         raise AuthoringError.from_exception(exc, fallback=(str(folder / "questions.py"), 0)) from exc
     assignment = getattr(module, "assignment", None)
