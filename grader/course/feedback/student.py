@@ -21,6 +21,9 @@ applied again when rendering, so details of hidden questions stay out);
 the figures. Without that file the report is rebuilt without figures, and
 says so. ``results.json`` (the student view) serves when the instructor file
 is missing.
+
+One job at 500 lines: the page is one document, section by section in the order above, and its
+sections share one escaping and one disclosure rule; split, each part would import all the others.
 """
 
 from __future__ import annotations
