@@ -4,13 +4,19 @@ The parent (this module) owns every deadline, every limit and every
 decision; the child runtime (``grader/engine/sandbox/child``) only loads the
 submission and answers requests. Nothing the child sends is unpickled or
 evaluated: frames are validated by :mod:`grader.engine.sandbox.child.wire`.
+
+One job, though over 500 lines: the life of one child as the student's
+code sees it. Loading (re-run without a cell that hangs or kills it), the
+exchange of requests and replies, restarts and the wall budget share one
+child, one budget and one lock, so they stay together. How the child is
+isolated is its launcher's (``launchers/``); the pipes and the checking of
+what comes through them are ``channel.py``'s.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-import select
 import shutil
 import subprocess
 import tempfile
@@ -21,103 +27,29 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from grader.engine.sandbox import isolation, landlock, procfs, staging
+from grader.engine.sandbox.channel import (
+    ChildChannel,
+    FairDeadline,
+    cell_report,
+    clean_error,
+    decode_reply,
+    encode_request,
+    int_or_none,
+)
 from grader.engine.sandbox.child import tasks as child_tasks
 from grader.engine.sandbox.child import wire
 from grader.engine.sandbox.errors import SandboxError
 from grader.engine.sandbox.launchers.base import Launcher
 from grader.engine.sandbox.limits import Limits
-from grader.engine.sandbox.staging import (  # noqa: F401  (their old home: imported from here too)
-    MAX_SUBMISSION_BYTES,
-    MAX_SUBMISSION_FILES,
-    SESSION_PREFIX,
-    SKIPPED_DIRS,
-    Rejected,
-    choose_main,
-)
-from grader.engine.sandbox.types import CHILD_KINDS, Call, CellReport, LoadReport, Reply, SlotRef
-
-MAX_ERROR_CHARS = 4000
-
-
-def _special(value: Any):
-    if isinstance(value, SlotRef):
-        return {"__slot__": [value.slot, value.index]}
-    return None
-
-
-def _encode_request(body: Any) -> tuple[Any, list]:
-    try:
-        return wire.encode(body, tuples=True, special=_special)
-    except wire.Unsupported as exc:
-        raise TypeError(exc.describe("a request argument is")) from None
-
-
-def _clean_error(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + " ... (truncated)"
-
-
-class _Child:
-    """One started child process and its pipes."""
-
-    def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int) -> None:
-        self.proc = proc
-        self.req_w = req_w
-        self.rep_r = rep_r
-        self.next_id = 1
-        try:
-            self.pidfd: int | None = os.pidfd_open(proc.pid)
-        except (OSError, AttributeError):
-            self.pidfd = None
-
-    def close_fds(self) -> None:
-        for name in ("req_w", "rep_r", "pidfd"):
-            fd = getattr(self, name)
-            if fd is not None and fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-                setattr(self, name, -1 if name != "pidfd" else None)
-
-
-class _Deadline:
-    """A wall-clock deadline that moves by the time the child spent waiting for a CPU a classmate held.
-
-    Wall time alone would blame a submission for a busy machine: when the
-    deadline passes while the child's processes waited on the run queue, the
-    deadline moves by that wait, up to ``limit`` seconds in all (so a
-    deadline never stretches past twice its length).
-    """
-
-    def __init__(self, started: float, limit: float, members) -> None:
-        self.at = started + limit
-        self.limit = limit
-        self.members = members  # () -> the pids of the child's processes
-        self.moved = 0.0
-        self.waited = procfs.run_queue_seconds(members())
-
-    def move_for_contention(self) -> bool:
-        """After the deadline passed: move it by the new run-queue wait; False if there is none to move by."""
-        if self.moved >= self.limit:
-            return False
-        waited = procfs.run_queue_seconds(self.members())
-        extra = min(waited - self.waited, self.limit - self.moved)
-        self.waited = waited
-        if extra < 0.05 * self.limit:
-            return False
-        self.at = max(self.at, time.monotonic()) + extra
-        self.moved += extra
-        return True
+from grader.engine.sandbox.staging import SESSION_PREFIX, Rejected
+from grader.engine.sandbox.types import Call, CellReport, LoadReport, Reply
 
 
 class _State:
     """What must be cleaned up even if the session object is dropped without close()."""
 
     def __init__(self) -> None:
-        self.child: _Child | None = None
+        self.child: ChildChannel | None = None
         self.launcher: Launcher | None = None
         self.session_dir: str | None = None
         self.stdout_fd = -1
@@ -303,7 +235,7 @@ class SandboxSession:
         def finish(ok: bool, kind: str, error: str | None):
             elapsed = time.monotonic() - started
             self.seconds += elapsed
-            return LoadReport(ok, _clean_error(error), kind, cells, round(elapsed, 6), self._main), running
+            return LoadReport(ok, clean_error(error), kind, cells, round(elapsed, 6), self._main), running
 
         try:
             child = self._spawn()
@@ -327,7 +259,7 @@ class SandboxSession:
         except wire.WireError as exc:
             self._kill()
             return finish(False, "protocol", f"the child sent malformed data: {exc}")
-        fair = _Deadline(started, limit, self._members(child)) if deadline_kind == "timeout" else None
+        fair = FairDeadline(started, limit, child.members(self._launcher.cgroup)) if deadline_kind == "timeout" else None
         try:
             wire.write_all(child.req_w, wire.pack(self._config(child.proc.pid)), deadline)
             confined = False  # the runtime says "confined" before any of the student's code runs
@@ -352,9 +284,9 @@ class SandboxSession:
                     raise wire.WireError(f"a {kind!r} message after the student's code started, which only "
                                          "the sandbox may send")
                 if kind == "cell_start":
-                    running = _int(message.get("index"))
+                    running = int_or_none(message.get("index"))
                 elif kind == "cell":
-                    cells.append(_cell_report(message))
+                    cells.append(cell_report(message))
                     running = None
                 elif kind == "loaded":
                     break
@@ -384,7 +316,7 @@ class SandboxSession:
             reported_cells = report.get("cells") or []
             if not isinstance(reported_cells, list):
                 raise wire.WireError("a malformed load report")
-            cells = [_cell_report(c) for c in reported_cells if isinstance(c, dict)] or cells
+            cells = [cell_report(c) for c in reported_cells if isinstance(c, dict)] or cells
         except wire.WireError as exc:
             self._kill()
             return finish(False, "protocol", f"the child sent {exc}")
@@ -416,7 +348,7 @@ class SandboxSession:
         config.update(self._launcher.child_config(child_pid, rlimits))
         return config
 
-    def _spawn(self) -> _Child:
+    def _spawn(self) -> ChildChannel:
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         launched_fds: tuple[int, ...] = ()
@@ -436,9 +368,9 @@ class SandboxSession:
                 os.close(fd)
         os.set_blocking(req_w, False)
         os.set_blocking(rep_r, False)
-        return _Child(proc, req_w, rep_r)
+        return ChildChannel(proc, req_w, rep_r)
 
-    def _enter_cgroup(self, child: _Child) -> None:
+    def _enter_cgroup(self, child: ChildChannel) -> None:
         """Move the started child (under bubblewrap: its few processes) into the session's control groups.
 
         Called once it has said hello: it now waits for its configuration, so
@@ -455,38 +387,11 @@ class SandboxSession:
             raise SandboxError(f"the child could not be put in its control group: {exc}") from None
 
     # ------------------------------------------------------------- plumbing
-    def _read(self, child: _Child, deadline: float):
-        return wire.read_frame(child.rep_r, deadline=deadline, max_bytes=self.limits.reply_bytes,
-                               pidfd=child.pidfd)
+    def _read(self, child: ChildChannel, deadline: float):
+        return child.read(deadline, self.limits.reply_bytes)
 
-    def _members(self, child: _Child):
-        """A function listing the child's processes: its control group's, cheap and exact; else /proc's tree
-        (read at the deadline only: at the start the child's own threads stand for it)."""
-        group = self._launcher.cgroup
-        if group is not None:
-            return group.pids_inside
-        started = [False]
-
-        def members() -> list[int]:
-            if not started[0]:
-                started[0] = True
-                return [child.proc.pid]
-            return procfs.process_tree(child.proc.pid)
-
-        return members
-
-    def _read_fair(self, child: _Child, deadline: _Deadline):
-        """Read a frame by ``deadline``, moved while the child waited for a CPU (see :class:`_Deadline`)."""
-        poller = select.poll()
-        poller.register(child.rep_r, select.POLLIN | select.POLLHUP | select.POLLERR)
-        if child.pidfd is not None:
-            poller.register(child.pidfd, select.POLLIN)
-        while True:
-            remaining = deadline.at - time.monotonic()
-            if remaining > 0 and poller.poll(max(1, int(remaining * 1000))):
-                return self._read(child, deadline.at)  # a frame (or the end) is coming: the old rules
-            if time.monotonic() >= deadline.at and not deadline.move_for_contention():
-                raise wire.FrameTimeout("the deadline passed")
+    def _read_fair(self, child: ChildChannel, deadline: FairDeadline):
+        return child.read_fair(deadline, self.limits.reply_bytes)
 
     def _kill(self, grace: float = 0.0) -> int | None:
         return self._state.kill_child(grace)
@@ -508,7 +413,7 @@ class SandboxSession:
     # ------------------------------------------------------------- requests
     def _request(self, kind: str, body: Any, count: int, timeout: float | None) -> list[Reply]:
         """Send one request, read ``count`` replies. Never raises for what the child does."""
-        obj, arrays = _encode_request(body)
+        obj, arrays = encode_request(body)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the sandbox session is closed")
@@ -550,7 +455,7 @@ class SandboxSession:
                 first = False
             return replies
 
-        fair = _Deadline(started, limit, self._members(child)) if deadline_kind == "timeout" else None
+        fair = FairDeadline(started, limit, child.members(self._launcher.cgroup)) if deadline_kind == "timeout" else None
         try:
             try:
                 wire.write_all(child.req_w, wire.pack({"t": kind, "id": rid, "body": obj}, arrays), deadline)
@@ -558,7 +463,8 @@ class SandboxSession:
                 pass  # the child is gone; reading says how
             while len(replies) < count:
                 message, blob = self._read(child, deadline) if fair is None else self._read_fair(child, fair)
-                replies.append(self._decode_reply(message, blob, rid, len(replies), time.monotonic() - mark))
+                replies.append(decode_reply(message, blob, rid, len(replies), time.monotonic() - mark,
+                                            self.limits.reply_bytes))
                 mark = time.monotonic()
         except wire.FrameTimeout:
             self._kill()
@@ -575,27 +481,6 @@ class SandboxSession:
         finally:
             self.seconds += time.monotonic() - started
         return replies
-
-    def _decode_reply(self, message: dict, blob: bytes, rid: int, index: int, seconds: float) -> Reply:
-        if message.get("t") != "reply" or message.get("id") != rid or message.get("i") != index:
-            raise wire.WireError("a reply out of sequence")
-        kind = message.get("kind")
-        if kind not in CHILD_KINDS:
-            raise wire.WireError(f"a reply of unknown kind {str(kind)[:40]!r}")
-        error = message.get("error")
-        if error is not None and not isinstance(error, str):
-            raise wire.WireError("a reply whose error is not a string")
-        if kind == "ok":
-            try:
-                value = wire.decode(message.get("value"), wire.load_arrays(blob, self.limits.reply_bytes))
-            except wire.WireError:
-                raise
-            except Exception as exc:  # nothing the child sends may crash the parent
-                raise wire.WireError(f"an undecodable reply ({type(exc).__name__})") from None
-            return Reply(True, value, None, "ok", round(seconds, 6))
-        if blob:
-            raise wire.WireError("a failed reply carrying data")
-        return Reply(False, None, _clean_error(error) or kind, kind, round(seconds, 6))
 
     # ------------------------------------------------------------- public API
     def call(self, calls: Sequence[Call], *, timeout: float | None = None) -> list[Reply]:
@@ -675,18 +560,3 @@ class SandboxSession:
 
     def __repr__(self) -> str:
         return f"<SandboxSession {self.submission.name} {self.mode} restarts={self.restarts}>"
-
-
-def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
-
-
-def _cell_report(data: dict) -> CellReport:
-    index = _int(data.get("index"))
-    if index is None or type(data.get("ok")) is not bool:
-        raise wire.WireError("a malformed cell report")
-    notes = data.get("notes") or []
-    if not isinstance(notes, list):
-        notes = []
-    return CellReport(index, data["ok"], _clean_error(data.get("error")),
-                      [str(n)[:300] for n in notes[:50] if isinstance(n, str)])
