@@ -21,7 +21,8 @@ from grader.engine.sandbox.uid_slots import state_dir
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
 # The child runtime's files: these are what /opt/dlgrade/runtime holds (a rename here is a rename there).
-CHILD_FILES = ("child_main.py", "runtime.py", "wire.py", "loader.py", "tasks.py", "saved_model.py")
+CHILD_FILES = ("child_main.py", "runtime.py", "confine.py", "wire.py", "loader.py", "tasks.py",
+               "saved_model.py")
 
 MAX_SUBMISSION_FILES = 2000
 MAX_SUBMISSION_BYTES = 1 << 30
