@@ -10,7 +10,7 @@ import time
 import pytest
 
 from grader.engine.sandbox import isolation
-from grader.engine.sandbox.session import _Deadline
+from grader.engine.sandbox.channel import FairDeadline
 
 HOG = "import time\nwhile True:\n    pass\n"
 
@@ -46,7 +46,7 @@ def test_waiting_for_the_cpu_is_measured_and_moves_a_deadline(two_hogs_on_one_cp
     first = two_hogs_on_one_cpu[0].pid
     assert _cpu_seconds(first) >= 0.3
     assert isolation.run_queue_seconds([first]) > 0.1  # its twin held the CPU about half the time
-    deadline = _Deadline(time.monotonic() - 2.0, 1.0, lambda: [first])  # passed a second ago
+    deadline = FairDeadline(time.monotonic() - 2.0, 1.0, lambda: [first])  # passed a second ago
     for _ in range(2000):  # let it wait some more on the run queue
         if isolation.run_queue_seconds([first]) > deadline.waited + 0.2:
             break
@@ -58,7 +58,7 @@ def test_waiting_for_the_cpu_is_measured_and_moves_a_deadline(two_hogs_on_one_cp
 
 def test_a_deadline_moves_at_most_by_its_own_length(two_hogs_on_one_cpu):
     first = two_hogs_on_one_cpu[0].pid
-    deadline = _Deadline(time.monotonic() - 10.0, 0.05, lambda: [first])
+    deadline = FairDeadline(time.monotonic() - 10.0, 0.05, lambda: [first])
     deadline.waited = 0.0  # as if it had waited all its life during this deadline
     assert deadline.move_for_contention() and deadline.moved == pytest.approx(0.05)
     assert not deadline.move_for_contention()

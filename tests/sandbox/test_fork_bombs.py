@@ -90,7 +90,7 @@ def test_the_fallback_cgroup_caps_processes_below_the_uid_limit(tmp_path, bounde
     path = write_py(tmp_path, FORK_BOMB)
     limits = FAST.replace(request_seconds=1.0, processes=32)
     with SandboxSession(path, limits=limits, mode="none") as s:
-        group = s._state.cgroup
+        group = s._state.launcher.cgroup
         assert group is not None and f"pids cgroup (at most {limits.processes} processes)" in s.isolation
         with open(os.path.join(group.pids, "pids.max"), "w") as handle:
             handle.write("8")  # below RLIMIT_NPROC: only the group can stop the bomb
@@ -122,7 +122,7 @@ def test_busy_processes_share_one_childs_cpu(tmp_path, mode):
     """)
     with SandboxSession(path, limits=FAST, mode=mode) as s:
         replies = s.call([Call("new_session"), Call("new_group")])
-        group = s._state.cgroup
+        group = s._state.launcher.cgroup
         pids = isolation.process_tree(s._state.child.proc.pid)
         where = {}
         for pid in pids:

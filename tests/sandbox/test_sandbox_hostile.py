@@ -388,11 +388,11 @@ def test_landlock_the_child_cannot_apply_is_said_not_fatal_where_allowed(tmp_pat
 
 
 def test_a_filter_the_fallback_child_cannot_install_is_the_graders_error(tmp_path, monkeypatch):
-    from grader.engine.sandbox import isolation
+    from grader.engine.sandbox import isolation, seccomp
 
     ran = tmp_path / "ran"
     path = write_py(tmp_path, f"open({str(ran)!r}, 'w').close()\ndef f():\n    return 1\n")
-    monkeypatch.setattr(isolation, "seccomp_program_confined_to", lambda pid: (b"\0" * 12, "seccomp"))
+    monkeypatch.setattr(seccomp, "seccomp_program_confined_to", lambda pid: (b"\0" * 12, "seccomp"))
     with pytest.raises(isolation.SandboxError, match="could not confine the child: ValueError: a seccomp "
                                                      "program of 12 bytes is not a BPF program"):
         SandboxSession(path, limits=FAST, mode="none")

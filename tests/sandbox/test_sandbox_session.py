@@ -10,7 +10,7 @@ import pytest
 from sandbox_support import FAST, REPO, write_notebook, write_py
 
 from grader.engine.sandbox import Call, Limits, LoadReport, Reply, SandboxSession, SlotRef, isolation_available
-from grader.engine.sandbox.session import choose_main
+from grader.engine.sandbox.staging import choose_main
 
 LAYERS = """
 import numpy as np

@@ -93,7 +93,9 @@ def test_environment_chooses_the_mode(tmp_path, monkeypatch, bwrap):
 
 def test_requiring_bubblewrap_where_it_cannot_run_is_an_error(tmp_path, monkeypatch):
     path = write_py(tmp_path, WORK)
-    monkeypatch.setattr(isolation, "_probe", lambda: (False, "bubblewrap not found"))
+    from grader.engine.sandbox.launchers import bwrap
+
+    monkeypatch.setattr(bwrap, "probe", lambda: (False, "bubblewrap not found"))
     with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
         SandboxSession(path, limits=FAST, mode="bwrap")
     with SandboxSession(path, limits=FAST, mode="auto") as s:

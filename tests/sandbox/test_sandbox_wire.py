@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from grader.engine.sandbox import Limits, SlotRef
+from grader.engine.sandbox.channel import encode_request
 from grader.engine.sandbox.child import wire
-from grader.engine.sandbox.session import _encode_request
 
 
 def roundtrip(value, *, request=False):
@@ -80,7 +80,7 @@ def test_plain_python_values():
 
 
 def test_requests_keep_tuples_and_slot_refs():
-    obj, arrays = _encode_request([(1, 2), SlotRef("fwd", 1), {"k": SlotRef("x")}])
+    obj, arrays = encode_request([(1, 2), SlotRef("fwd", 1), {"k": SlotRef("x")}])
     message = {"value": obj}
     frame = wire.pack(message, arrays)
     decoded = wire.decode(json.loads(frame[wire.HEADER.size:]), {}, request=True)["value"]
