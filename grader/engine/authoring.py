@@ -304,7 +304,9 @@ def default_assignments_dir() -> Path:
     here = Path.cwd() / "assignments"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / "assignments"  # grader/engine/authoring.py -> the checkout
+    import grader
+
+    return Path(grader.__file__).resolve().parent.parent / "assignments"   # the checkout's
 
 
 def default_template_root(assignment_dir: Path | None = None) -> Path:

@@ -165,7 +165,10 @@ class _WorkerStalled(Exception):
 
 
 def _package_root() -> str:
-    return str(Path(__file__).resolve().parents[3])  # grader/engine/checks/bounded.py -> the folder holding grader/
+    """The folder holding the ``grader`` package: the checks worker's PYTHONPATH."""
+    import grader
+
+    return str(Path(grader.__file__).resolve().parent.parent)
 
 
 class _Worker:

@@ -53,8 +53,10 @@ def python_roots() -> list[str]:
 
 
 def _repo_root() -> str:
-    """The checkout holding ``grader/`` (this file is grader/engine/sandbox/python_view.py)."""
-    return str(Path(__file__).resolve().parents[3])
+    """The folder holding the ``grader`` package (a checkout, or a site-packages folder)."""
+    import grader
+
+    return str(Path(grader.__file__).resolve().parent.parent)
 
 
 def hidden_paths(roots: list[str]) -> list[tuple[str, str]]:
