@@ -12,8 +12,8 @@
 # and never train; the hidden checks test values, and train your model.
 
 # %%
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 # %% [markdown]
