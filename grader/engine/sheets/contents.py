@@ -105,3 +105,18 @@ def sanitize(contents: SheetContents) -> None:
             contents.problems[key] = Problem(
                 "unreadable", f"your answer to `{key}` is too large or nested too deeply to be read")
     contents.values = clean
+
+
+def settle_recovery(contents: SheetContents, found: int, *, fmt: str, form: str, strict_error: str,
+                    read_how: str) -> None:
+    """After a strict parse failed and the line-by-line reader ran: nothing ``found`` makes the whole
+    sheet unreadable (``form`` says what a sheet holds); else it is read, noting how."""
+    if found == 0:
+        contents.values, contents.problems, contents.notes[:] = {}, {}, []
+        contents.kind = "exception"
+        contents.error = f"it is not a {fmt} answer sheet of {form}: {strict_error}"
+        return
+    contents.ok = True
+    contents.recovered = True
+    contents.notes.insert(0, f"your answer sheet is not valid {fmt} ({strict_error}); it was read {read_how}")
+

@@ -6,7 +6,7 @@ import json
 import re
 import tomllib
 
-from grader.engine.sheets.contents import MAX_RECOVERY_LINES, Problem, SheetContents, value_hint
+from grader.engine.sheets.contents import MAX_RECOVERY_LINES, Problem, SheetContents, settle_recovery, value_hint
 
 MAX_STATEMENT_LINES = 200
 
@@ -198,12 +198,5 @@ def read_toml(text: str, contents: SheetContents) -> None:
         return
     except tomllib.TOMLDecodeError as exc:
         strict_error = str(exc).replace(_AT_END, "(at the end of the file)")
-    found = _toml_recover(text, contents)
-    if found == 0:
-        contents.values, contents.problems, contents.notes[:] = {}, {}, []
-        contents.kind = "exception"
-        contents.error = f"it is not a TOML answer sheet of KEY = value lines: {strict_error}"
-        return
-    contents.ok = True
-    contents.recovered = True
-    contents.notes.insert(0, f"your answer sheet is not valid TOML ({strict_error}); it was read line by line")
+    settle_recovery(contents, _toml_recover(text, contents), fmt="TOML", form="KEY = value lines",
+                    strict_error=strict_error, read_how="line by line")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.engine.sheets.contents import MAX_RECOVERY_LINES, Problem, SheetContents, value_hint
+from grader.engine.sheets.contents import MAX_RECOVERY_LINES, Problem, SheetContents, settle_recovery, value_hint
 
 MAX_YAML_FLOW_DEPTH = 32       # a matrix is 2 deep; a sheet never needs more than a few
 
@@ -164,12 +164,5 @@ def read_yaml(text: str, contents: SheetContents) -> None:
             contents.values.pop(key, None)
         contents.ok = True
         return
-    found = _yaml_recover(text, contents)
-    if found == 0:
-        contents.values, contents.problems, contents.notes[:] = {}, {}, []
-        contents.kind = "exception"
-        contents.error = f"it is not a YAML answer sheet of KEY: value lines: {strict_error}"
-        return
-    contents.ok = True
-    contents.recovered = True
-    contents.notes.insert(0, f"your answer sheet is not valid YAML ({strict_error}); it was read key by key")
+    settle_recovery(contents, _yaml_recover(text, contents), fmt="YAML", form="KEY: value lines",
+                    strict_error=strict_error, read_how="key by key")
