@@ -63,7 +63,7 @@ def test_fuzzed_sheets_are_graded_within_a_small_cpu_budget(paper, tmp_path, dat
     for question in result.questions:
         for case in question.cases:
             assert case.data.get("reason") != "cpu_budget", case.message
-            assert "internal" not in case.message, case.message
+            assert "internal grader error" not in case.message, case.message   # the words a grader fault uses
 
 
 def test_a_control_character_in_a_yaml_sheet_costs_only_its_answers(paper, tmp_path):
