@@ -339,6 +339,7 @@ def test_reply_dataclass_shape():
 def test_child_environment_is_clean_and_deterministic(tmp_path, mode, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.setenv("DLGRADE_SECRET", "instructor-only")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")       # as the dlgrade command sets it for itself
     path = write_py(tmp_path, """
         import os, sys
         def env():
@@ -357,6 +358,7 @@ def test_child_environment_is_clean_and_deterministic(tmp_path, mode, monkeypatc
     assert "HTTP_PROXY" not in env and "DLGRADE_SECRET" not in env
     assert env["OMP_NUM_THREADS"] == "2" == env["OPENBLAS_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"]
     assert env["TF_CPP_MIN_LOG_LEVEL"] == "2" and env["LANG"] == "C.UTF-8"
+    assert env["TF_ENABLE_ONEDNN_OPTS"] == "1"               # TensorFlow's fast kernels on every CPU
     assert env["KERAS_HOME"].endswith(".keras") and env["MPLCONFIGDIR"] == env["HOME"]
     if mode == "bwrap":
         assert env["HOME"] == "/tmp"
