@@ -29,9 +29,19 @@ from grader.engine.sandbox import Reply, SandboxSession
 MAX_ARCHITECTURE_BYTES = 1 << 20
 """The saved architecture holds no weights; 1 MiB is four times the largest configuration allowed."""
 
+UNUSED_BY_THE_TRAINER = ("sklearn", "pandas", "matplotlib")
+"""Packages the trainer process never imports (Keras asks for them only if they are installed)."""
+
 MODEL_FILE = "model.keras"
 TRAINER_MODULE = "trainer"
-TRAINER_SOURCE = '"""The grader\'s trainer: it loads no student code; its tasks read model.keras."""\n'
+TRAINER_SOURCE = f'''"""The grader's trainer: it loads no student code; its tasks read model.keras."""
+import sys
+
+# Keras imports these whenever they are installed, for what a trainer never does (scikit-learn
+# wrappers, pandas inputs, plots): 2.5 of the 8.8 CPU-seconds of importing it, once per submission.
+for _name in {UNUSED_BY_THE_TRAINER!r}:
+    sys.modules.setdefault(_name, None)
+'''
 
 
 class ModelTrainer:

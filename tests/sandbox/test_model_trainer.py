@@ -78,3 +78,22 @@ def test_training_runs_in_the_trainer_not_in_the_students_process(tmp_path, mode
         assert "cannot rebuild your model" in refused.error and "holds more than the 64 values" in refused.error
         trainer_isolation = next(iter(trainer._sessions.values())).isolation
         assert ("bubblewrap" in trainer_isolation) == (mode == "bwrap")
+
+
+def test_the_trainers_module_keeps_unused_packages_out_of_its_keras(tmp_path):
+    """What Keras would import only because it is installed never loads in the trainer; Keras still trains."""
+    import subprocess
+    import sys
+
+    from grader.engine.trainer import TRAINER_SOURCE, UNUSED_BY_THE_TRAINER
+
+    probe = TRAINER_SOURCE + (
+        "import keras, numpy as np\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss='categorical_crossentropy')\n"
+        "model.fit(np.zeros((8, 4)), np.eye(2)[[0, 1] * 4], epochs=1, verbose=0)\n"
+        f"print(sorted(name for name in {UNUSED_BY_THE_TRAINER!r} if sys.modules.get(name) is not None))\n")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
