@@ -1,4 +1,4 @@
-# Example submission: a linear output layer Dense(10) with a categorical cross-entropy that expects probabilities: the architecture check names the missing softmax, the outputs are not probabilities, and training collapses (10.0% held-out accuracy)
+# Example submission: a linear output layer Dense(10) with a categorical cross-entropy that expects probabilities: the architecture check names the missing softmax, the outputs are not probabilities, and training collapses (10-14% held-out accuracy)
 # %% [markdown]
 # # Assignment 04: a Keras digit recogniser
 #
