@@ -31,6 +31,7 @@ from pathlib import Path
 
 from grader.course.bundle import dlgrade_version, engine_files, engine_pyproject, installed_version, write_zip
 from grader.engine.authoring import CompiledAssignment, load_assignment
+from grader.engine.protocol import runs_a_model
 
 FORMAT = "dlgrade-gradescope/1"
 DEFAULT_VENV = "/opt/dlgrade-venv"
@@ -60,7 +61,7 @@ class BuildReport:
 
 def needs_tensorflow(compiled: CompiledAssignment) -> bool:
     """Whether any case runs a harness task (Keras training) in the child."""
-    return any(case.request.get("kind") in ("task", "trainer") for q in compiled.questions for case in q.cases)
+    return any(runs_a_model(case.request) for q in compiled.questions for case in q.cases)
 
 
 def requirements_text(compiled: CompiledAssignment, *, pin: bool = True) -> str:

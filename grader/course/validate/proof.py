@@ -39,6 +39,7 @@ from grader.course.generate.markers import MarkerError, solution_source
 from grader.course.validate.findings import ERROR, NOTE, Finding, Report
 from grader.course.validate.mutation import Mutant, definitions, mutants_of
 from grader.engine.authoring import Assignment, AuthoringError, CompiledAssignment, CompiledQuestion, load_assignment
+from grader.engine.protocol import runs_a_model
 
 TOLERANCE = 1e-3            # an example's score against its declared score (examples.toml has 6 figures)
 DEFAULT_MUTANTS = 30        # mutants graded per assignment, at most
@@ -312,7 +313,7 @@ def check_template(loaded: Loaded, report: Report, template_root: Path) -> None:
 
 def mutation_targets(question: CompiledQuestion) -> list[str]:
     """The names a question grades, or [] when it is exempt (form checks only, or a training task)."""
-    if any(c.request["kind"] == "task" for c in question.cases):
+    if any(runs_a_model(c.request) for c in question.cases):
         return []
     if all(c.check.kind in FORM_ONLY for c in question.cases):
         return []
@@ -395,7 +396,7 @@ def _mutants_for(master: str, names: list[str], limit: int) -> Iterator[Mutant]:
 
 def without_tasks(compiled: CompiledAssignment) -> tuple[CompiledAssignment, list[str]]:
     """``compiled`` without the questions that train a model (costly), and their names."""
-    kept = [q for q in compiled.questions if not any(c.request["kind"] == "task" for c in q.cases)]
+    kept = [q for q in compiled.questions if not any(runs_a_model(c.request) for c in q.cases)]
     dropped = [q.name for q in compiled.questions if q not in kept]
     return CompiledAssignment(compiled.name, compiled.title, compiled.module, kept, dict(compiled.limits),
                               compiled.variant), dropped

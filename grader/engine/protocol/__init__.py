@@ -39,6 +39,7 @@ from grader.engine.protocol.replies import (
     exception_summary,
 )
 from grader.engine.protocol.requests import (
+    MODEL_KINDS,
     REQUEST_KINDS,
     Call,
     CallRequest,
@@ -48,6 +49,7 @@ from grader.engine.protocol.requests import (
     TaskRequest,
     TrainerRequest,
     parse_request,
+    runs_a_model,
 )
 from grader.engine.protocol.session import CellReport, LoadReport, Session
 from grader.engine.protocol.statuses import (
@@ -67,7 +69,7 @@ __all__ = [
     "Assembly", "assemble", "extract",
     "CHILD_KINDS", "FAILURE_KINDS", "REPLY_KINDS", "UNKNOWN_KIND", "Failure", "Reply", "ReplyKind",
     "builtin_exception_name", "describe_failure", "exception_summary",
-    "REQUEST_KINDS", "Call", "CallRequest", "GetRequest", "Request", "SlotRef", "TaskRequest", "TrainerRequest",
+    "MODEL_KINDS", "REQUEST_KINDS", "runs_a_model", "Call", "CallRequest", "GetRequest", "Request", "SlotRef", "TaskRequest", "TrainerRequest",
     "parse_request",
     "CellReport", "LoadReport", "Session",
     "ERROR", "FAILED", "INSTRUCTOR", "NOT_IMPLEMENTED", "PARTIAL", "PASSED", "STUDENT", "TIMEOUT", "VIEWS",

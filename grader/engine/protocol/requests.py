@@ -165,6 +165,14 @@ class TrainerRequest:
 
 Request = Union[CallRequest, GetRequest, TaskRequest, TrainerRequest]
 REQUEST_KINDS = ("call", "get", "task", "trainer")
+MODEL_KINDS = ("task", "trainer")
+"""The kinds that run a Keras harness task (in the student's process or the grader's trainer): each
+imports TensorFlow, and most train, so they cost seconds to minutes where a call costs milliseconds."""
+
+
+def runs_a_model(request: dict) -> bool:
+    """Whether the stored ``request`` is of one of the :data:`MODEL_KINDS`."""
+    return isinstance(request, dict) and request.get("kind") in MODEL_KINDS
 
 
 def parse_request(data: dict | Request) -> Request:
